@@ -1,0 +1,273 @@
+package resp
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+)
+
+// InlineMaxSize is Redis's PROTO_INLINE_MAX_SIZE: the longest inline request
+// line, and the longest "*N" or "$N" header line, that is accepted.
+const InlineMaxSize = 64 * 1024
+
+// ProtocolError is a malformed request. Redis replies "-ERR <msg>" and
+// closes the connection after the reply.
+type ProtocolError struct{ Msg string }
+
+func (e *ProtocolError) Error() string { return e.Msg }
+
+func protoErr(msg string) error { return &ProtocolError{Msg: "Protocol error: " + msg} }
+
+// ErrIncomplete means more bytes are needed to complete the next request.
+var ErrIncomplete = errors.New("incomplete request")
+
+// Limits bound what a request may carry, as proto-max-bulk-len does and as
+// Redis does for clients that have not authenticated yet.
+type Limits struct {
+	MaxBulkLen      int64 // proto-max-bulk-len
+	Unauthenticated bool  // stricter limits before AUTH, like Redis 7.0
+}
+
+// Parse reads one request from buf. It returns the arguments (sub-slices of
+// buf, valid until buf is modified), the number of bytes consumed, and an
+// error: ErrIncomplete when buf holds no whole request yet, or a
+// *ProtocolError. A request with no arguments (an empty inline line, "*0")
+// is consumed and returns nil args.
+func Parse(buf []byte, lim Limits, args [][]byte) ([][]byte, int, error) {
+	if len(buf) == 0 {
+		return nil, 0, ErrIncomplete
+	}
+	if buf[0] == '*' {
+		return parseMultibulk(buf, lim, args[:0])
+	}
+	return parseInline(buf, args[:0])
+}
+
+func parseMultibulk(buf []byte, lim Limits, args [][]byte) ([][]byte, int, error) {
+	nl := bytes.IndexByte(buf, '\r')
+	if nl < 0 {
+		if len(buf) > InlineMaxSize {
+			return nil, 0, protoErr("too big mbulk count string")
+		}
+		return nil, 0, ErrIncomplete
+	}
+	if nl > InlineMaxSize {
+		return nil, 0, protoErr("too big mbulk count string")
+	}
+	// Redis needs the "\n" after "\r" too before it parses the count.
+	if nl+1 >= len(buf) {
+		return nil, 0, ErrIncomplete
+	}
+	count, ok := parseLL(buf[1:nl])
+	if !ok || count > 1<<31-1 {
+		return nil, 0, protoErr("invalid multibulk length")
+	}
+	if lim.Unauthenticated && count > 10 {
+		return nil, 0, protoErr("unauthenticated multibulk length")
+	}
+	pos := nl + 2
+	if count <= 0 {
+		return nil, pos, nil
+	}
+	for i := int64(0); i < count; i++ {
+		if pos >= len(buf) {
+			return nil, 0, ErrIncomplete
+		}
+		rel := bytes.IndexByte(buf[pos:], '\r')
+		if rel < 0 {
+			if len(buf)-pos > InlineMaxSize {
+				return nil, 0, protoErr("too big bulk count string")
+			}
+			return nil, 0, ErrIncomplete
+		}
+		if rel > InlineMaxSize {
+			return nil, 0, protoErr("too big bulk count string")
+		}
+		if buf[pos] != '$' {
+			return nil, 0, protoErr("expected '$', got '" + string(buf[pos]) + "'")
+		}
+		if pos+rel+1 >= len(buf) {
+			return nil, 0, ErrIncomplete
+		}
+		n, ok := parseLL(buf[pos+1 : pos+rel])
+		if !ok || n < 0 || n > lim.MaxBulkLen {
+			return nil, 0, protoErr("invalid bulk length")
+		}
+		if lim.Unauthenticated && n > 16384 {
+			return nil, 0, protoErr("unauthenticated bulk length")
+		}
+		pos += rel + 2
+		// Like Redis, the two bytes after the payload are skipped unchecked.
+		if int64(len(buf)-pos) < n+2 {
+			return nil, 0, ErrIncomplete
+		}
+		args = append(args, buf[pos:pos+int(n)])
+		pos += int(n) + 2
+	}
+	return args, pos, nil
+}
+
+func parseInline(buf []byte, args [][]byte) ([][]byte, int, error) {
+	nl := bytes.IndexByte(buf, '\n')
+	if nl < 0 {
+		if len(buf) > InlineMaxSize {
+			return nil, 0, protoErr("too big inline request")
+		}
+		return nil, 0, ErrIncomplete
+	}
+	line := buf[:nl]
+	if len(line) > 0 && line[len(line)-1] == '\r' {
+		line = line[:len(line)-1]
+	}
+	parts, ok := SplitArgs(line)
+	if !ok {
+		return nil, 0, protoErr("unbalanced quotes in request")
+	}
+	if len(parts) == 0 {
+		return nil, nl + 1, nil
+	}
+	args = append(args, parts...)
+	return args, nl + 1, nil
+}
+
+// parseLL parses a signed decimal integer strictly, like Redis's string2ll:
+// no spaces, no '+', no leading zeros, fits in int64.
+func parseLL(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 20 {
+		return 0, false
+	}
+	if len(b) == 1 && b[0] == '0' {
+		return 0, true
+	}
+	i := 0
+	neg := false
+	if b[0] == '-' {
+		neg = true
+		i = 1
+		if len(b) == 1 {
+			return 0, false
+		}
+	}
+	if b[i] < '1' || b[i] > '9' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	_ = neg
+	return n, true
+}
+
+// ParseInt parses a strict decimal int64 the way Redis's string2ll does.
+func ParseInt(b []byte) (int64, bool) { return parseLL(b) }
+
+// SplitArgs splits a line into arguments like Redis's sdssplitargs: blanks
+// separate words; "double quotes" allow \n \r \t \b \a \\ \" and \xHH
+// escapes; 'single quotes' allow \'. A closing quote must be followed by a
+// blank or the end of line. It reports false on unbalanced quotes.
+func SplitArgs(line []byte) ([][]byte, bool) {
+	var out [][]byte
+	p := 0
+	for {
+		for p < len(line) && isSpace(line[p]) {
+			p++
+		}
+		if p >= len(line) {
+			return out, true
+		}
+		var cur []byte
+		inq, insq, done := false, false, false
+		for !done {
+			if inq {
+				if p >= len(line) {
+					return nil, false
+				}
+				c := line[p]
+				if c == '\\' && p+3 < len(line) && line[p+1] == 'x' && isHex(line[p+2]) && isHex(line[p+3]) {
+					cur = append(cur, hexVal(line[p+2])<<4|hexVal(line[p+3]))
+					p += 3
+				} else if c == '\\' && p+1 < len(line) {
+					p++
+					switch line[p] {
+					case 'n':
+						cur = append(cur, '\n')
+					case 'r':
+						cur = append(cur, '\r')
+					case 't':
+						cur = append(cur, '\t')
+					case 'b':
+						cur = append(cur, '\b')
+					case 'a':
+						cur = append(cur, '\a')
+					default:
+						cur = append(cur, line[p])
+					}
+				} else if c == '"' {
+					if p+1 < len(line) && !isSpace(line[p+1]) {
+						return nil, false
+					}
+					done = true
+				} else {
+					cur = append(cur, c)
+				}
+			} else if insq {
+				if p >= len(line) {
+					return nil, false
+				}
+				c := line[p]
+				if c == '\\' && p+1 < len(line) && line[p+1] == '\'' {
+					p++
+					cur = append(cur, '\'')
+				} else if c == '\'' {
+					if p+1 < len(line) && !isSpace(line[p+1]) {
+						return nil, false
+					}
+					done = true
+				} else {
+					cur = append(cur, c)
+				}
+			} else {
+				if p >= len(line) {
+					break
+				}
+				switch c := line[p]; c {
+				case ' ', '\n', '\r', '\t', 0:
+					done = true
+				case '"':
+					inq = true
+				case '\'':
+					insq = true
+				default:
+					cur = append(cur, c)
+				}
+			}
+			if p < len(line) {
+				p++
+			}
+		}
+		if cur == nil {
+			cur = []byte{}
+		}
+		out = append(out, cur)
+	}
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
+}
+
+func isHex(c byte) bool {
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+func hexVal(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	default:
+		return c - 'A' + 10
+	}
+}

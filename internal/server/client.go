@@ -1,0 +1,249 @@
+package server
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redcluster/redcluster/internal/resp"
+)
+
+// Client is one connection's state.
+type Client struct {
+	ID       int64
+	nc       net.Conn
+	Addr     string
+	LAddr    string
+	Name     string
+	DB       int
+	W        *resp.Writer
+	Authed   bool
+	Created  time.Time
+	LastCmd  string
+	lastIO   atomic.Int64 // ms of the last command
+	closing  bool         // close after the pending replies are written
+	killed   atomic.Bool
+	argvBuf  [][]byte
+	posBuf   [16]int
+	slotBuf  [16]int
+	LibName  string
+	LibVer   string
+	NoEvict  bool
+	ReadOnly bool // READONLY was sent (cluster replicas)
+	Asking   bool // ASKING was sent for the next command
+
+	// MULTI state
+	InMulti    bool
+	MultiDirty bool // a queueing error happened: EXEC replies EXECABORT
+	Queue      []queuedCmd
+	Watched    []watchedKey
+	WatchDirty atomic.Bool
+
+	// Pub/Sub state, guarded by the pubsub registry's lock.
+	Channels  map[string]struct{}
+	Patterns  map[string]struct{}
+	SChannels map[string]struct{}
+
+	// outMu serialises socket writes between this client's own loop and
+	// messages pushed by other goroutines (Pub/Sub, unblocking).
+	outMu  sync.Mutex
+	outbox []byte
+	busy   bool
+}
+
+type queuedCmd struct {
+	cmd  *Command
+	args [][]byte
+}
+
+// SubscriptionCount is the number of channels and patterns subscribed.
+func (c *Client) SubscriptionCount() int {
+	return len(c.Channels) + len(c.Patterns)
+}
+
+// Deliver writes a reply produced outside the client's own loop (a Pub/Sub
+// message): queued while the client is processing, written at once otherwise.
+func (c *Client) Deliver(b []byte) {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	if c.busy {
+		c.outbox = append(c.outbox, b...)
+		return
+	}
+	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.nc.Write(b); err != nil {
+		c.nc.Close()
+	}
+}
+
+// Kill closes the connection from another goroutine (CLIENT KILL).
+func (c *Client) Kill() {
+	c.killed.Store(true)
+	c.nc.Close()
+}
+
+const readChunk = 16 * 1024
+
+func (s *Server) serveConn(nc net.Conn) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	if tc, ok := nc.(*net.TCPConn); ok && s.Cfg.TCPKeepAlive > 0 {
+		_ = tc.SetKeepAlive(true)
+		_ = tc.SetKeepAlivePeriod(time.Duration(s.Cfg.TCPKeepAlive) * time.Second)
+	}
+	c := &Client{
+		ID:      s.nextID.Add(1),
+		nc:      nc,
+		Addr:    nc.RemoteAddr().String(),
+		LAddr:   nc.LocalAddr().String(),
+		W:       resp.NewWriter(),
+		Created: time.Now(),
+		Authed:  s.Cfg.RequirePass == "",
+	}
+	c.lastIO.Store(nowMs())
+	if !s.addClient(c) {
+		nc.Write([]byte("-ERR max number of clients reached\r\n"))
+		nc.Close()
+		s.Stats.Rejected.Add(1)
+		return
+	}
+	defer s.removeClient(c)
+	buf := make([]byte, 0, readChunk)
+	for {
+		if cap(buf)-len(buf) < readChunk/2 {
+			nb := make([]byte, len(buf), 2*cap(buf)+readChunk)
+			copy(nb, buf)
+			buf = nb
+		}
+		if t := s.Cfg.Timeout; t > 0 && !c.hasSubscriptions() {
+			nc.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
+		}
+		n, err := nc.Read(buf[len(buf):cap(buf)])
+		if n > 0 {
+			s.Stats.NetInput.Add(int64(n))
+			buf = buf[:len(buf)+n]
+			pos := s.processInput(c, buf)
+			// keep the unprocessed tail at the front of the buffer
+			rest := copy(buf, buf[pos:])
+			buf = buf[:rest]
+			if cap(buf) > 4*readChunk && len(buf) < readChunk {
+				nb := make([]byte, len(buf), readChunk)
+				copy(nb, buf)
+				buf = nb
+			}
+			if int64(len(buf)) > s.queryBufLimit.Load() {
+				s.Log.Warn().Str("addr", c.Addr).Int("qbuf", len(buf)).
+					Msg("closing client that reached max query buffer length")
+				c.closing = true
+			}
+			if !s.flush(c) || c.closing {
+				return
+			}
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() && s.Cfg.Timeout > 0 {
+				s.Log.Debug().Str("addr", c.Addr).Msg("closing idle client")
+			}
+			return
+		}
+	}
+}
+
+// processInput parses and runs every whole request in buf; it returns how
+// many bytes were consumed.
+func (s *Server) processInput(c *Client, buf []byte) int {
+	c.outMu.Lock()
+	c.busy = true
+	c.outMu.Unlock()
+	pos := 0
+	for pos < len(buf) && !c.closing {
+		lim := resp.Limits{MaxBulkLen: s.protoMaxBulkLen.Load(), Unauthenticated: !c.Authed}
+		args, n, err := resp.Parse(buf[pos:], lim, c.argvBuf)
+		if err == resp.ErrIncomplete {
+			break
+		}
+		if err != nil {
+			var pe *resp.ProtocolError
+			if errors.As(err, &pe) {
+				s.Log.Debug().Str("addr", c.Addr).Str("err", pe.Msg).Msg("protocol error from client")
+				c.W.Error("ERR " + pe.Msg)
+			}
+			c.closing = true
+			return len(buf)
+		}
+		pos += n
+		if args == nil {
+			continue
+		}
+		c.argvBuf = args[:0]
+		s.dispatch(c, args)
+		if c.W.Len() > 64*1024 {
+			if !s.flush(c) {
+				c.closing = true
+			}
+			c.outMu.Lock()
+			c.busy = true
+			c.outMu.Unlock()
+		}
+	}
+	return pos
+}
+
+// flush writes pending replies (and queued pushes); false when the socket failed.
+func (s *Server) flush(c *Client) bool {
+	c.outMu.Lock()
+	defer c.outMu.Unlock()
+	c.busy = false
+	if len(c.outbox) > 0 {
+		c.W.Buf = append(c.W.Buf, c.outbox...)
+		c.outbox = c.outbox[:0]
+	}
+	if c.W.Len() == 0 {
+		return true
+	}
+	n, err := c.nc.Write(c.W.Buf)
+	s.Stats.NetOutput.Add(int64(n))
+	if cap(c.W.Buf) > 1<<20 {
+		c.W.Buf = nil
+	} else {
+		c.W.Reset()
+	}
+	return err == nil
+}
+
+func (c *Client) hasSubscriptions() bool {
+	return len(c.Channels)+len(c.Patterns)+len(c.SChannels) > 0
+}
+
+func (s *Server) addClient(c *Client) bool {
+	s.clientsMu.Lock()
+	defer s.clientsMu.Unlock()
+	if len(s.clients) >= s.Cfg.MaxClients {
+		return false
+	}
+	s.clients[c.ID] = c
+	return true
+}
+
+func (s *Server) removeClient(c *Client) {
+	c.nc.Close()
+	s.unwatchAll(c)
+	s.onClientClose(c)
+	s.clientsMu.Lock()
+	delete(s.clients, c.ID)
+	s.clientsMu.Unlock()
+}
+
+// Clients returns a snapshot of the connected clients.
+func (s *Server) Clients() []*Client {
+	s.clientsMu.Lock()
+	defer s.clientsMu.Unlock()
+	out := make([]*Client, 0, len(s.clients))
+	for _, c := range s.clients {
+		out = append(out, c)
+	}
+	return out
+}

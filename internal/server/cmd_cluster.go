@@ -1,0 +1,5 @@
+package server
+
+func clusterCommands() []*Command {
+	return nil
+}

@@ -1,0 +1,5 @@
+package server
+
+func keyCommands() []*Command {
+	return nil
+}

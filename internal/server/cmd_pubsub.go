@@ -1,0 +1,5 @@
+package server
+
+func pubsubCommands() []*Command {
+	return nil
+}

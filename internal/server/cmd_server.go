@@ -1,0 +1,5 @@
+package server
+
+func serverCommands() []*Command {
+	return nil
+}

@@ -1,0 +1,156 @@
+package server
+
+import (
+	"strings"
+
+	"github.com/redcluster/redcluster/internal/resp"
+)
+
+// Router decides whether this node serves a command's slot (cluster mode).
+// It returns "" to run the command here, or the error to reply with
+// (MOVED, ASK, CROSSSLOT, CLUSTERDOWN ...).
+type Router interface {
+	Route(c *Client, cmd *Command, slots []int, crossSlot bool) string
+}
+
+// dispatch runs one request the way Redis 7.0's processCommand does.
+func (s *Server) dispatch(c *Client, args [][]byte) {
+	s.Stats.Commands.Add(1)
+	c.lastIO.Store(nowMs())
+	cmd := s.Cmds.Lookup(args[0])
+	if cmd == nil {
+		s.rejectInMulti(c, unknownCommandError(args))
+		return
+	}
+	if cmd.Subs != nil && len(args) >= 2 {
+		sub := cmd.Subs[strings.ToLower(string(args[1]))]
+		if sub == nil {
+			s.rejectInMulti(c, "ERR unknown subcommand '"+truncate(string(args[1]), 128)+"'. Try "+strings.ToUpper(cmd.Name)+" HELP.")
+			return
+		}
+		cmd = sub
+	}
+	if (cmd.Arity > 0 && cmd.Arity != len(args)) || len(args) < -cmd.Arity {
+		s.rejectInMulti(c, "ERR wrong number of arguments for '"+cmd.FullName()+"' command")
+		return
+	}
+	if !c.Authed && cmd.Flags&FlagNoAuth == 0 {
+		s.rejectInMulti(c, resp.ErrNoAuth)
+		return
+	}
+	if c.InMulti && cmd.Flags&FlagNoMulti != 0 {
+		s.rejectInMulti(c, "ERR Command not allowed inside a transaction")
+		return
+	}
+	isExec := cmd.Handler != nil && cmd.Name == "exec" && cmd.Parent == nil
+	slotList, cross := keySlots(cmd, args, c.posBuf[:], c.slotBuf[:])
+	if r := s.router(); r != nil && (len(slotList) > 0 || isExec) {
+		if isExec && c.InMulti {
+			slotList, cross = s.execSlots(c)
+		}
+		if e := r.Route(c, cmd, slotList, cross); e != "" {
+			if isExec {
+				s.discardTransaction(c)
+				c.W.Error(e)
+				return
+			}
+			s.rejectInMulti(c, e)
+			return
+		}
+	}
+	if cmd.Flags&FlagDenyOOM != 0 && !s.memoryOK(c) {
+		s.rejectInMulti(c, resp.ErrOOM)
+		return
+	}
+	if c.hasSubscriptions() && c.W.Proto == 2 && !allowedInSubscribedContext(cmd) {
+		c.W.Error("ERR Can't execute '" + cmd.FullName() + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+		return
+	}
+	if c.InMulti && !isMultiControl(cmd) {
+		q := queuedCmd{cmd: cmd, args: make([][]byte, len(args))}
+		for i, a := range args {
+			q.args[i] = append([]byte(nil), a...)
+		}
+		c.Queue = append(c.Queue, q)
+		c.W.Status("QUEUED")
+		return
+	}
+	s.call(c, cmd, args, slotList, false)
+}
+
+// call runs a command's handler with the locks of its key slots held.
+// inExec is true when EXEC already holds the locks.
+func (s *Server) call(c *Client, cmd *Command, args [][]byte, slotList []int, inExec bool) {
+	ctx := Ctx{S: s, C: c, Cmd: cmd, Args: args, W: c.W, DB: s.KS.DBs[c.DB], Now: nowMs(), locked: inExec}
+	if !inExec && len(slotList) > 0 {
+		s.KS.LockSlots(slotList)
+		ctx.locked = true
+		cmd.Handler(&ctx)
+		s.KS.UnlockSlots(slotList)
+	} else {
+		cmd.Handler(&ctx)
+	}
+	c.LastCmd = cmd.FullName()
+	if ctx.Dirty > 0 {
+		s.Stats.Dirty.Add(int64(ctx.Dirty))
+	}
+	s.afterCommand(&ctx)
+}
+
+func isMultiControl(cmd *Command) bool {
+	if cmd.Parent != nil {
+		return false
+	}
+	switch cmd.Name {
+	case "exec", "discard", "multi", "watch", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+func allowedInSubscribedContext(cmd *Command) bool {
+	if cmd.Parent != nil {
+		return false
+	}
+	switch cmd.Name {
+	case "ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe",
+		"psubscribe", "punsubscribe", "quit", "reset":
+		return true
+	}
+	return false
+}
+
+// rejectInMulti replies with an error and, inside MULTI, marks the
+// transaction so that EXEC answers EXECABORT.
+func (s *Server) rejectInMulti(c *Client, msg string) {
+	if c.InMulti {
+		c.MultiDirty = true
+	}
+	c.W.Error(msg)
+}
+
+func unknownCommandError(args [][]byte) string {
+	var b strings.Builder
+	for _, a := range args[1:] {
+		if b.Len() >= 128 {
+			break
+		}
+		b.WriteByte('\'')
+		b.WriteString(truncate(string(a), 128-b.Len()))
+		b.WriteString("' ")
+	}
+	return "ERR unknown command '" + truncate(string(args[0]), 128) + "', with args beginning with: " + b.String()
+}
+
+func truncate(s string, n int) string {
+	if n < 0 {
+		n = 0
+	}
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// router returns the cluster router, nil in standalone mode.
+func (s *Server) router() Router { return s.Router }

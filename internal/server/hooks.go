@@ -1,0 +1,36 @@
+package server
+
+import "time"
+
+// afterCommand runs after every command, with the slot locks released:
+// it serves clients blocked on keys that became ready.
+func (s *Server) afterCommand(c *Ctx) {}
+
+// onClientClose releases what a closing client holds: subscriptions,
+// blocked waits, watched keys.
+func (s *Server) onClientClose(c *Client) {}
+
+// memoryOK reports whether a command flagged denyoom may run (maxmemory,
+// after eviction has had its chance).
+func (s *Server) memoryOK(c *Client) bool { return true }
+
+// startCron starts the periodic tasks (active expiry, stats sampling).
+func (s *Server) startCron() {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.closing:
+				return
+			case <-t.C:
+				s.cron()
+			}
+		}
+	}()
+}
+
+// cron is one 100 ms tick (Redis's serverCron at hz 10).
+func (s *Server) cron() {}
