@@ -1,15 +1,14 @@
 // Command redcluster is a Redis Cluster node, launched like redis-server:
 //
-//	redcluster [/path/to/redis.conf] [--name value ...]
+//	redcluster [/path/to/redis.conf] [--name value ...] [-]
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
-
-	"github.com/rs/zerolog"
 
 	"github.com/redcluster/redcluster/internal/config"
 	"github.com/redcluster/redcluster/internal/server"
@@ -20,25 +19,77 @@ func main() {
 }
 
 func run(args []string) int {
-	cfg, err := config.Load(args)
+	cmds := server.CommandTable()
+	loader := config.Loader{KnownCommand: func(name string) bool { return cmds.Lookup([]byte(name)) != nil }}
+	cfg, err := loader.Load(args)
+	if err != nil {
+		var ee *config.ExitError
+		if errors.As(err, &ee) {
+			fmt.Fprint(os.Stdout, ee.Stdout)
+			fmt.Fprint(os.Stderr, ee.Stderr)
+			return ee.Code
+		}
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	log, logFile, err := config.NewLogger(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	log := zerolog.New(os.Stderr).With().Timestamp().Int("pid", os.Getpid()).Logger()
+	defer logFile.Close()
+
+	pid := os.Getpid()
+	log.Warn().Msg("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
+	log.Warn().Msgf("Redis version=%s, bits=%d, commit=00000000, modified=0, pid=%d, just started",
+		config.Version, 32<<(^uint(0)>>63), pid)
+	if len(args) == 0 {
+		log.Warn().Msgf("Warning: no config file specified, using the default config. In order to specify a config file use %s /path/to/redis.conf", os.Args[0])
+	} else {
+		log.Warn().Msg("Configuration loaded")
+	}
+
+	if cfg.UnixSocket != "" {
+		log.Warn().Msgf("unixsocket %s is not supported by redcluster: listening on TCP only", cfg.UnixSocket)
+	}
 	srv := server.New(cfg, log)
+	srv.RenameCommands(cfg.RenameCommands)
 	if err := srv.Listen(); err != nil {
-		log.Error().Err(err).Msg("listen")
+		log.Warn().Msgf("Warning: %v", err)
+		log.Warn().Msgf("Failed listening on port %d (TCP), aborting.", cfg.Port)
 		return 1
 	}
-	log.Info().Int("port", cfg.Port).Msg("Ready to accept connections")
+	mode := "standalone"
+	if cfg.ClusterEnabled {
+		mode = "cluster"
+	}
+	log.Info().Msgf("Running mode=%s, port=%d.", mode, cfg.Port)
+	if cfg.PidFile != "" {
+		if err := os.WriteFile(cfg.PidFile, []byte(fmt.Sprintf("%d\n", pid)), 0o644); err != nil {
+			log.Warn().Msgf("Failed to write PID file: %v", err)
+		}
+	}
+	log.Warn().Msg("Server initialized")
 	srv.Serve()
+	log.Info().Msg("Ready to accept connections")
+
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	select {
-	case <-sig:
+	case s := <-sig:
+		name := "SIGTERM"
+		if s == syscall.SIGINT {
+			name = "SIGINT"
+		}
+		log.Warn().Msgf("Received %s scheduling shutdown...", name)
+		log.Warn().Msg("User requested shutdown...")
 	case <-srv.Done():
 	}
 	srv.Close()
+	if cfg.PidFile != "" {
+		log.Info().Msg("Removing the pid file.")
+		os.Remove(cfg.PidFile)
+	}
+	log.Warn().Msg("Redis is now ready to exit, bye bye...")
 	return 0
 }

@@ -33,6 +33,9 @@ type Client struct {
 	NoEvict  bool
 	ReadOnly bool // READONLY was sent (cluster replicas)
 	Asking   bool // ASKING was sent for the next command
+	// routeArgs is the request being routed in cluster mode (the router
+	// needs its first key); it aliases the read buffer like the args.
+	routeArgs [][]byte
 
 	// MULTI state
 	InMulti    bool
@@ -51,6 +54,13 @@ type Client struct {
 	outMu  sync.Mutex
 	outbox []byte
 	busy   bool
+
+	// blk is the pending wait of a blocked command (blocking.go); only
+	// the client's own goroutine reads or writes it.
+	blk *blockWait
+
+	// cs is the CONNECTION commands' bookkeeping (cmd_connection.go).
+	cs connState
 }
 
 type queuedCmd struct {
@@ -124,22 +134,33 @@ func (s *Server) serveConn(nc net.Conn) {
 		if n > 0 {
 			s.Stats.NetInput.Add(int64(n))
 			buf = buf[:len(buf)+n]
-			pos := s.processInput(c, buf)
-			// keep the unprocessed tail at the front of the buffer
-			rest := copy(buf, buf[pos:])
-			buf = buf[:rest]
-			if cap(buf) > 4*readChunk && len(buf) < readChunk {
-				nb := make([]byte, len(buf), readChunk)
-				copy(nb, buf)
-				buf = nb
-			}
-			if int64(len(buf)) > s.queryBufLimit.Load() {
-				s.Log.Warn().Str("addr", c.Addr).Int("qbuf", len(buf)).
-					Msg("closing client that reached max query buffer length")
-				c.closing = true
-			}
-			if !s.flush(c) || c.closing {
-				return
+			for {
+				pos := s.processInput(c, buf)
+				// keep the unprocessed tail at the front of the buffer
+				rest := copy(buf, buf[pos:])
+				buf = buf[:rest]
+				if cap(buf) > 4*readChunk && len(buf) < readChunk {
+					nb := make([]byte, len(buf), readChunk)
+					copy(nb, buf)
+					buf = nb
+				}
+				if int64(len(buf)) > s.queryBufLimit.Load() {
+					s.Log.Warn().Str("addr", c.Addr).Int("qbuf", len(buf)).
+						Msg("closing client that reached max query buffer length")
+					c.closing = true
+				}
+				if !s.flush(c) || c.closing {
+					return
+				}
+				if c.blk == nil {
+					break
+				}
+				// A command blocked: wait for it (reading what arrives
+				// meanwhile), then process the rest of the input.
+				var alive bool
+				if buf, alive = s.waitBlocked(c, buf); !alive {
+					return
+				}
 			}
 		}
 		if err != nil {
@@ -159,7 +180,7 @@ func (s *Server) processInput(c *Client, buf []byte) int {
 	c.busy = true
 	c.outMu.Unlock()
 	pos := 0
-	for pos < len(buf) && !c.closing {
+	for pos < len(buf) && !c.closing && c.blk == nil {
 		lim := resp.Limits{MaxBulkLen: s.protoMaxBulkLen.Load(), Unauthenticated: !c.Authed}
 		args, n, err := resp.Parse(buf[pos:], lim, c.argvBuf)
 		if err == resp.ErrIncomplete {
@@ -179,7 +200,10 @@ func (s *Server) processInput(c *Client, buf []byte) int {
 			continue
 		}
 		c.argvBuf = args[:0]
+		mark := c.W.Len()
+		s.connBeforeDispatch(c, args, n)
 		s.dispatch(c, args)
+		s.connAfterDispatch(c, mark)
 		if c.W.Len() > 64*1024 {
 			if !s.flush(c) {
 				c.closing = true

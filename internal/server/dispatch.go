@@ -30,6 +30,7 @@ func (s *Server) dispatch(c *Client, args [][]byte) {
 		}
 		cmd = sub
 	}
+	c.cs.lastCmd.Store(cmd) // CLIENT LIST cmd=, set at lookup as in Redis
 	if (cmd.Arity > 0 && cmd.Arity != len(args)) || len(args) < -cmd.Arity {
 		s.rejectInMulti(c, "ERR wrong number of arguments for '"+cmd.FullName()+"' command")
 		return
@@ -45,10 +46,14 @@ func (s *Server) dispatch(c *Client, args [][]byte) {
 	isExec := cmd.Handler != nil && cmd.Name == "exec" && cmd.Parent == nil
 	slotList, cross := keySlots(cmd, args, c.posBuf[:], c.slotBuf[:])
 	if r := s.router(); r != nil && (len(slotList) > 0 || isExec) {
+		// EXEC is routed on its queued keys, but locks none itself here
+		// (cmdExec takes the locks), so keep those slots out of slotList.
+		routeSlots, routeCross := slotList, cross
 		if isExec && c.InMulti {
-			slotList, cross = s.execSlots(c)
+			routeSlots, routeCross = s.execSlots(c)
 		}
-		if e := r.Route(c, cmd, slotList, cross); e != "" {
+		c.routeArgs = args
+		if e := r.Route(c, cmd, routeSlots, routeCross); e != "" {
 			if isExec {
 				s.discardTransaction(c)
 				c.W.Error(e)

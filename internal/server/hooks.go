@@ -4,15 +4,20 @@ import "time"
 
 // afterCommand runs after every command, with the slot locks released:
 // it serves clients blocked on keys that became ready.
-func (s *Server) afterCommand(c *Ctx) {}
+func (s *Server) afterCommand(c *Ctx) {
+	s.handleBlockedOnKeys(c)
+}
 
 // onClientClose releases what a closing client holds: subscriptions,
 // blocked waits, watched keys.
-func (s *Server) onClientClose(c *Client) {}
+func (s *Server) onClientClose(c *Client) {
+	s.dropBlocked(c)
+	s.unsubscribeAll(c)
+}
 
 // memoryOK reports whether a command flagged denyoom may run (maxmemory,
 // after eviction has had its chance).
-func (s *Server) memoryOK(c *Client) bool { return true }
+func (s *Server) memoryOK(c *Client) bool { return s.checkMemory() }
 
 // startCron starts the periodic tasks (active expiry, stats sampling).
 func (s *Server) startCron() {
@@ -33,4 +38,8 @@ func (s *Server) startCron() {
 }
 
 // cron is one 100 ms tick (Redis's serverCron at hz 10).
-func (s *Server) cron() {}
+func (s *Server) cron() {
+	s.activeExpireCycle()
+	s.memoryCron()
+	s.sampleStats()
+}

@@ -39,6 +39,18 @@ type Server struct {
 	nextID    atomic.Int64
 
 	watch watchRegistry
+	// pubsub holds the Pub/Sub subscriptions (pubsub.go).
+	pubsub pubsubRegistry
+	// startErr is a setup failure (cluster config) that Listen reports.
+	startErr error
+	// ext is the SERVER/CONNECTION commands' state (info.go).
+	ext serverExt
+	// evict is the memory sampler and eviction state (evict.go).
+	evict evictState
+	// activeExpire is the active expiry cursor (expire.go).
+	activeExpire expireState
+	// blocking holds the clients blocked on keys (blocking.go).
+	blocking blockRegistry
 
 	Stats     Stats
 	startTime time.Time
@@ -78,9 +90,13 @@ func New(cfg *config.Config, log zerolog.Logger) *Server {
 		s.Stats.ExpiredKeys.Add(1)
 		s.touchWatchedString(db, key)
 	}
+	s.KS.Hooks.Added = s.keyAdded
 	s.protoMaxBulkLen.Store(cfg.ProtoMaxBulkLen)
 	s.queryBufLimit.Store(cfg.ClientQueryBufferLimit)
 	s.Cmds = buildTable()
+	if cfg.ClusterEnabled {
+		s.startErr = s.initCluster()
+	}
 	return s
 }
 
@@ -89,6 +105,9 @@ func nowMs() int64 { return time.Now().UnixMilli() }
 // Listen binds the configured addresses. With no usable bind address it
 // fails like redis-server does.
 func (s *Server) Listen() error {
+	if s.startErr != nil {
+		return s.startErr
+	}
 	addrs := s.Cfg.Bind
 	if len(addrs) == 0 {
 		addrs = []string{"*"}

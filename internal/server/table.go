@@ -13,6 +13,7 @@ func buildTable() Table {
 		setCommands(),
 		zsetCommands(),
 		serverCommands(),
+		configCommands(),
 		pubsubCommands(),
 		clusterCommands(),
 	} {

@@ -53,3 +53,10 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkKeySlot(b *testing.B) {
+	k := []byte("key:000000012345")
+	for i := 0; i < b.N; i++ {
+		_ = KeySlot(k)
+	}
+}

@@ -350,3 +350,11 @@ func (db *DB) RandomKeyInSlot(slot int) (string, bool) {
 
 // LRUClock converts a time in ms to the LRU clock resolution (seconds).
 func LRUClock(nowMs int64) uint32 { return uint32(nowMs / 1000) }
+
+// Encoder is implemented by the non-string value types kept in Object.Val
+// to report their OBJECT ENCODING name ("listpack", "hashtable", ...).
+type Encoder interface{ Encoding() string }
+
+// Duplicator is implemented by the non-string value types kept in
+// Object.Val to return a deep copy of themselves (COPY).
+type Duplicator interface{ Dup() any }

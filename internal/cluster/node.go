@@ -1,0 +1,205 @@
+// Package cluster holds one node's view of a Redis Cluster: the known nodes
+// with their flags and epochs, the slot owner table, the cluster state
+// (ok/fail) evaluation, nodes.conf persistence, the data behind the CLUSTER
+// commands and the redirection decisions (MOVED, ASK, CROSSSLOT,
+// CLUSTERDOWN) made for every keyed command.
+//
+// Routing reads an immutable Snapshot through an atomic pointer, so the hot
+// path takes no lock and allocates nothing; every change to the view
+// publishes a new snapshot.
+package cluster
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/redcluster/redcluster/internal/slots"
+)
+
+// IDLen is the length of a node ID: 40 hex characters.
+const IDLen = 40
+
+// Flags are a node's flags as CLUSTER NODES prints them.
+type Flags uint16
+
+// Node flags, in the order CLUSTER NODES prints them.
+const (
+	FlagMyself Flags = 1 << iota
+	FlagMaster
+	FlagSlave
+	FlagPFail
+	FlagFail
+	FlagHandshake
+	FlagNoAddr
+	FlagNoFailover
+	// FlagMeet and FlagMigrateTo are internal and never printed.
+	FlagMeet
+	FlagMigrateTo
+)
+
+var flagNames = []struct {
+	f    Flags
+	name string
+}{
+	{FlagMyself, "myself"}, {FlagMaster, "master"}, {FlagSlave, "slave"},
+	{FlagPFail, "fail?"}, {FlagFail, "fail"}, {FlagHandshake, "handshake"},
+	{FlagNoAddr, "noaddr"}, {FlagNoFailover, "nofailover"},
+}
+
+// String prints the flags comma separated, "noflags" when none is set.
+func (f Flags) String() string {
+	var b strings.Builder
+	for _, fn := range flagNames {
+		if f&fn.f != 0 {
+			if b.Len() > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(fn.name)
+		}
+	}
+	if b.Len() == 0 {
+		return "noflags"
+	}
+	return b.String()
+}
+
+// parseFlags parses a nodes.conf flags field.
+func parseFlags(s string) (Flags, bool) {
+	var f Flags
+	for _, name := range strings.Split(s, ",") {
+		switch name {
+		case "myself":
+			f |= FlagMyself
+		case "master":
+			f |= FlagMaster
+		case "slave":
+			f |= FlagSlave
+		case "fail?":
+			f |= FlagPFail
+		case "fail":
+			f |= FlagFail
+		case "handshake":
+			f |= FlagHandshake
+		case "noaddr":
+			f |= FlagNoAddr
+		case "nofailover":
+			f |= FlagNoFailover
+		case "noflags":
+		default:
+			return 0, false
+		}
+	}
+	return f, true
+}
+
+// Node is one entry of the node table (myself included).
+type Node struct {
+	ID          string
+	IP          string
+	Port        int
+	CPort       int
+	Hostname    string
+	Flags       Flags
+	Master      *Node // the master of a replica, nil otherwise
+	PingSent    int64 // ms, 0 when no ping is pending
+	PongRecv    int64 // ms
+	ConfigEpoch uint64
+	Linked      bool // an outbound bus link exists
+	ReplOffset  int64
+	slots       slots.Bitmap
+	numSlots    int
+	replicas    []*Node
+}
+
+// IsMaster reports whether the node is flagged master.
+func (n *Node) IsMaster() bool { return n.Flags&FlagMaster != 0 }
+
+// IsReplica reports whether the node is flagged slave.
+func (n *Node) IsReplica() bool { return n.Flags&FlagSlave != 0 }
+
+// Failed reports whether the node is flagged FAIL.
+func (n *Node) Failed() bool { return n.Flags&FlagFail != 0 }
+
+// NumSlots is the number of slots the node serves.
+func (n *Node) NumSlots() int { return n.numSlots }
+
+// Endpoint is the node's preferred endpoint (getPreferredEndpoint): its
+// IP, its hostname ("?" when it has none) or "" for unknown-endpoint.
+func (n *Node) Endpoint(endpointType string) string {
+	switch endpointType {
+	case "hostname":
+		if n.Hostname != "" {
+			return n.Hostname
+		}
+		return "?"
+	case "unknown-endpoint":
+		return ""
+	}
+	return n.IP
+}
+
+// redirectAddr is "endpoint:port", the target MOVED and ASK name.
+func (n *Node) redirectAddr(endpointType string) string {
+	return n.Endpoint(endpointType) + ":" + strconv.Itoa(n.Port)
+}
+
+// Description is the node's CLUSTER NODES line without the trailing
+// newline. open lists the migrating/importing markers (myself only).
+func (n *Node) description(ranges []slots.Range, open string) string {
+	var b strings.Builder
+	b.WriteString(n.ID)
+	b.WriteByte(' ')
+	b.WriteString(n.IP)
+	b.WriteByte(':')
+	b.WriteString(strconv.Itoa(n.Port))
+	b.WriteByte('@')
+	b.WriteString(strconv.Itoa(n.CPort))
+	if n.Hostname != "" {
+		b.WriteByte(',')
+		b.WriteString(n.Hostname)
+	}
+	b.WriteByte(' ')
+	b.WriteString(n.Flags.String())
+	b.WriteByte(' ')
+	if n.Master != nil {
+		b.WriteString(n.Master.ID)
+	} else {
+		b.WriteByte('-')
+	}
+	epoch := n.ConfigEpoch
+	if n.IsReplica() && n.Master != nil {
+		epoch = n.Master.ConfigEpoch
+	}
+	b.WriteByte(' ')
+	b.WriteString(strconv.FormatInt(n.PingSent, 10))
+	b.WriteByte(' ')
+	b.WriteString(strconv.FormatInt(n.PongRecv, 10))
+	b.WriteByte(' ')
+	b.WriteString(strconv.FormatUint(epoch, 10))
+	if n.Linked || n.Flags&FlagMyself != 0 {
+		b.WriteString(" connected")
+	} else {
+		b.WriteString(" disconnected")
+	}
+	for _, r := range ranges {
+		b.WriteByte(' ')
+		b.WriteString(r.String())
+	}
+	b.WriteString(open)
+	return b.String()
+}
+
+// ValidID reports whether s is shaped like a node ID as Redis checks it: 40
+// characters from [a-z0-9].
+func ValidID(s string) bool {
+	if len(s) != IDLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,153 @@
+package store
+
+import "strconv"
+
+// StrEnc records, in a string Object's Val, an OBJECT ENCODING that the
+// value's bytes alone would not imply. Redis reports "raw" for strings that
+// APPEND, SETRANGE, SETBIT, BITFIELD or BITOP produced and "embstr" for the
+// output of INCRBYFLOAT even when it looks like an integer. A string object
+// whose Val is nil takes the encoding SET would give it (StringEncoding).
+type StrEnc uint8
+
+// The encodings a string object can be pinned to.
+const (
+	StrEncRaw StrEnc = iota + 1
+	StrEncEmbstr
+)
+
+// embstrMaxLen is OBJ_ENCODING_EMBSTR_SIZE_LIMIT: longer strings are "raw".
+const embstrMaxLen = 44
+
+// StringEncoding returns the OBJECT ENCODING Redis 7.0 reports for a value
+// stored by SET: "int" for a canonical int64, "embstr" up to 44 bytes,
+// "raw" beyond.
+func StringEncoding(b []byte) string {
+	if len(b) <= 20 {
+		if _, ok := ParseInt64(b); ok {
+			return "int"
+		}
+	}
+	if len(b) <= embstrMaxLen {
+		return "embstr"
+	}
+	return "raw"
+}
+
+// StringObjectEncoding is StringEncoding for a string object, honouring the
+// encoding a command pinned in o.Val (see StrEnc).
+func StringObjectEncoding(o *Object) string {
+	if e, ok := o.Val.(StrEnc); ok {
+		switch e {
+		case StrEncRaw:
+			return "raw"
+		case StrEncEmbstr:
+			return "embstr"
+		}
+	}
+	return StringEncoding(o.Str)
+}
+
+// CloneString copies a string object's bytes and encoding marker into a new
+// object without TTL (COPY, RESTORE-like duplication).
+func CloneString(o *Object) *Object {
+	return &Object{Type: TypeString, Str: CopyBytes(o.Str), Val: o.Val}
+}
+
+// CopyBytes returns an exact-size copy of b.
+func CopyBytes(b []byte) []byte {
+	out := make([]byte, len(b))
+	copy(out, b)
+	return out
+}
+
+// ReuseBytes copies src into dst's storage when it fits without wasting
+// much memory, else into a fresh exact-size slice. The caller must own dst.
+func ReuseBytes(dst, src []byte) []byte {
+	n := len(src)
+	if c := cap(dst); c >= n && c <= n+n/2+16 {
+		dst = dst[:n]
+		copy(dst, src)
+		return dst
+	}
+	return CopyBytes(src)
+}
+
+// ParseInt64 parses b like Redis's string2ll: an optional '-', no '+', no
+// spaces, no leading zeros ("0" alone is fine, "-0" is not), in int64 range.
+func ParseInt64(b []byte) (int64, bool) {
+	n := len(b)
+	if n == 0 || n > 20 {
+		return 0, false
+	}
+	if n == 1 && b[0] == '0' {
+		return 0, true
+	}
+	i := 0
+	neg := b[0] == '-'
+	if neg {
+		i = 1
+		if n == 1 {
+			return 0, false
+		}
+	}
+	if b[i] < '1' || b[i] > '9' {
+		return 0, false
+	}
+	var v uint64
+	for ; i < n; i++ {
+		d := b[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		if v > (1<<64-1)/10 {
+			return 0, false
+		}
+		v *= 10
+		if v > 1<<64-1-uint64(d) {
+			return 0, false
+		}
+		v += uint64(d)
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > 1<<63-1 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// AppendInt64 appends the decimal form of v to dst.
+func AppendInt64(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }
+
+// GetRange returns the bytes of s between start and end inclusive with
+// GETRANGE's rules: negative indexes count from the end, the range is
+// clamped, an empty or inverted range yields an empty slice.
+func GetRange(s []byte, start, end int64) []byte {
+	n := int64(len(s))
+	if start < 0 && end < 0 && start > end {
+		return nil
+	}
+	if start < 0 {
+		start += n
+	}
+	if end < 0 {
+		end += n
+	}
+	if start < 0 {
+		start = 0
+	}
+	if end < 0 {
+		end = 0
+	}
+	if end >= n {
+		end = n - 1
+	}
+	if start > end || n == 0 {
+		return nil
+	}
+	return s[start : end+1]
+}
