@@ -143,7 +143,7 @@ func (n *Node) redirectAddr(endpointType string) string {
 	return n.Endpoint(endpointType) + ":" + strconv.Itoa(n.Port)
 }
 
-// Description is the node's CLUSTER NODES line without the trailing
+// description is the node's CLUSTER NODES line without the trailing
 // newline. open lists the migrating/importing markers (myself only).
 func (n *Node) description(ranges []slots.Range, open string) string {
 	var b strings.Builder

@@ -60,7 +60,12 @@ package server
 // blocked on several keys is served by whichever becomes ready first, and
 // only once. Serving may create more ready keys (BLMOVE pushes to its
 // destination); they are served in the same pass. Only one goroutine serves
-// at a time, so the FIFO order holds across connections.
+// at a time, so the FIFO order holds across connections, and a command that
+// made keys ready replies only after the clients it woke were served.
+//
+// Unlike Redis, which serves before running any other command, a command
+// of another connection may run between the end of the command that made
+// a key ready and the serving (it is concurrent with that command anyway).
 //
 // # Locking
 //
@@ -305,6 +310,10 @@ type blockWait struct {
 type blockRegistry struct {
 	count  atomic.Int64 // blocked clients; 0 makes the hooks free
 	readyN atomic.Int64 // len(ready)
+	// serving counts goroutines in serveReadyKeys: a command whose ready
+	// keys another goroutine took waits for it, so that its reply is sent
+	// after the clients it woke were served (as in Redis).
+	serving atomic.Int64
 
 	mu       sync.Mutex
 	byKey    map[blockKey][]*blockWait // FIFO per key
@@ -445,7 +454,8 @@ func (r *blockRegistry) takeReady() []blockKey {
 // It runs after every command; inside EXEC it waits for the EXEC itself
 // to end (the transaction's locks are still held then).
 func (s *Server) handleBlockedOnKeys(c *Ctx) {
-	if c.inExec || s.blocking.readyN.Load() == 0 {
+	r := &s.blocking
+	if c.inExec || (r.readyN.Load() == 0 && r.serving.Load() == 0) {
 		return
 	}
 	s.serveReadyKeys()
@@ -455,6 +465,8 @@ func (s *Server) handleBlockedOnKeys(c *Ctx) {
 // no slot lock.
 func (s *Server) serveReadyKeys() {
 	r := &s.blocking
+	r.serving.Add(1)
+	defer r.serving.Add(-1)
 	r.serveMu.Lock()
 	defer r.serveMu.Unlock()
 	for {

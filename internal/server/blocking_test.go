@@ -356,3 +356,82 @@ func TestBlockConcurrentNoLossNoDup(t *testing.T) {
 	wg.Wait()
 	require.Len(t, got, 0)
 }
+
+func TestBlockWokenByOtherCreators(t *testing.T) {
+	s := blkServer(t)
+	w, p := blkDial(t, s), blkDial(t, s)
+	// RENAME creates the key a client waits on.
+	blkDo(t, p, "RPUSH", "tmp", "r1")
+	blkSend(t, w, "BLPOP", "k", "0")
+	blkWaitBlocked(t, s, 1)
+	require.Equal(t, "+OK\r\n", blkDo(t, p, "RENAME", "tmp", "k"))
+	require.Equal(t, blkPair("k", "r1"), blkRead(t, w))
+	// So does LMOVE / RPOPLPUSH into it.
+	blkDo(t, p, "RPUSH", "tmp", "m1")
+	blkSend(t, w, "BRPOP", "k", "0")
+	blkWaitBlocked(t, s, 1)
+	require.Equal(t, blkBulk("m1"), blkDo(t, p, "RPOPLPUSH", "tmp", "k"))
+	require.Equal(t, blkPair("k", "m1"), blkRead(t, w))
+}
+
+func TestBlockPerDatabase(t *testing.T) {
+	s := blkServer(t)
+	w, p := blkDial(t, s), blkDial(t, s)
+	require.Equal(t, "+OK\r\n", blkDo(t, w, "SELECT", "1"))
+	blkSend(t, w, "BLPOP", "k", "0")
+	blkWaitBlocked(t, s, 1)
+	blkDo(t, p, "RPUSH", "k", "db0") // another database: no wake-up
+	blkNoReply(t, w)
+	blkDo(t, p, "SELECT", "1")
+	blkDo(t, p, "RPUSH", "k", "db1")
+	require.Equal(t, blkPair("k", "db1"), blkRead(t, w))
+	blkDo(t, p, "SELECT", "0")
+	require.Equal(t, ":1\r\n", blkDo(t, p, "LLEN", "k"))
+}
+
+func TestBlockRESP3Replies(t *testing.T) {
+	s := blkServer(t)
+	w, p := blkDial(t, s), blkDial(t, s)
+	blkDo(t, w, "HELLO", "3")
+	blkSend(t, w, "BLMPOP", "0", "1", "k", "LEFT", "COUNT", "5")
+	blkWaitBlocked(t, s, 1)
+	blkDo(t, p, "RPUSH", "k", "a", "b")
+	require.Equal(t, "*2\r\n"+blkBulk("k")+"*2\r\n"+blkBulk("a")+blkBulk("b"), blkRead(t, w))
+	require.Equal(t, "_\r\n", blkDo(t, w, "BLMOVE", "k", "d", "LEFT", "LEFT", "0.01"))
+}
+
+// TestBlockServedBeforePusherReply checks that when the pusher gets its
+// reply, the woken client already has the element, even while other
+// connections run commands (and may do the serving) at the same time.
+func TestBlockServedBeforePusherReply(t *testing.T) {
+	s := blkServer(t)
+	w, p := blkDial(t, s), blkDial(t, s)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < 3; i++ {
+		n := blkDial(t, s)
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := n.DoStrings("RPUSH", fmt.Sprintf("noise%d", i), "x"); err != nil {
+					return
+				}
+			}
+		}(i)
+	}
+	defer func() { close(stop); wg.Wait() }()
+	for i := 0; i < 100; i++ {
+		blkSend(t, w, "BLPOP", "k", "0")
+		blkWaitBlocked(t, s, 1)
+		require.Equal(t, ":1\r\n", blkDo(t, p, "RPUSH", "k", "v"))
+		require.Equal(t, ":0\r\n", blkDo(t, p, "LLEN", "k"))
+		require.Equal(t, 0, s.BlockedClients())
+		require.Equal(t, blkPair("k", "v"), blkRead(t, w))
+	}
+}

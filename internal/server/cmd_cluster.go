@@ -150,7 +150,9 @@ func (s *Server) clusterState() *cluster.State {
 	return nil
 }
 
-// Route implements Router with Redis's getNodeByQuery rules.
+// Route implements Router with Redis's getNodeByQuery rules. It must be
+// called without slot locks held: for a migrating or importing slot it
+// takes that slot's lock to look the keys up.
 func (r *clusterRouter) Route(c *Client, cmd *Command, slotList []int, cross bool) string {
 	if len(slotList) == 0 {
 		return ""

@@ -83,6 +83,7 @@ func cmdConfigSet(c *Ctx) {
 // the previous values (and listeners) and returns the CONFIG SET error.
 // The caller holds cfgMu for writing.
 func (s *Server) applyConfig(res *config.SetResult) error {
+	defer s.refreshEncodingLimits()
 	s.protoMaxBulkLen.Store(s.Cfg.ProtoMaxBulkLen)
 	s.queryBufLimit.Store(s.Cfg.ClientQueryBufferLimit)
 	for _, name := range res.Changed {

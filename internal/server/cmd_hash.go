@@ -35,6 +35,25 @@ func hashCommands() []*Command {
 	}
 }
 
+// refreshEncodingLimits copies the hash and set encoding thresholds from
+// the configuration; it runs at start and after every CONFIG SET.
+func (s *Server) refreshEncodingLimits() {
+	l := store.Limits{
+		HashMaxListpackEntries: int(s.Cfg.HashMaxListpackEntries),
+		HashMaxListpackValue:   int(s.Cfg.HashMaxListpackValue),
+		SetMaxIntsetEntries:    int(min(s.Cfg.SetMaxIntsetEntries, 1<<30)), // intset's own cap
+	}
+	s.encLimits.Store(&l)
+}
+
+// collLimits returns the current hash and set encoding thresholds.
+func collLimits(c *Ctx) store.Limits {
+	if l := c.S.encLimits.Load(); l != nil {
+		return *l
+	}
+	return store.DefaultLimits()
+}
+
 // hashRead looks key up for a read command (keyspace hit/miss counted).
 // It returns the hash (nil when missing) and false after replying
 // WRONGTYPE.
@@ -93,7 +112,7 @@ func cmdHSet(c *Ctx) {
 	if !ok {
 		return
 	}
-	added := h.SetPairs(c.Args[2:])
+	added := h.SetPairs(c.Args[2:], collLimits(c))
 	if c.Cmd.Name == "hset" {
 		c.W.Int(int64(added))
 	} else {
@@ -111,7 +130,7 @@ func cmdHSetNX(c *Ctx) {
 		c.W.Int(0)
 		return
 	}
-	h.Set(c.Args[2], c.Args[3])
+	h.Set(c.Args[2], c.Args[3], collLimits(c))
 	c.W.Int(1)
 	c.Modified(c.Args[1])
 }
@@ -254,7 +273,7 @@ func cmdHIncrBy(c *Ctx) {
 	if !ok {
 		return
 	}
-	n, err := h.IncrBy(c.Args[2], incr)
+	n, err := h.IncrBy(c.Args[2], incr, collLimits(c))
 	if err != nil {
 		c.Error(err.Error())
 		return
@@ -273,7 +292,7 @@ func cmdHIncrByFloat(c *Ctx) {
 	if !ok {
 		return
 	}
-	v, err := h.IncrByFloat(c.Args[2], incr)
+	v, err := h.IncrByFloat(c.Args[2], incr, collLimits(c))
 	if err != nil {
 		c.Error(err.Error())
 		return

@@ -164,14 +164,10 @@ func listPushGeneric(c *Ctx, where int, onlyExisting bool) {
 			return
 		}
 		l = store.NewList()
-		for _, v := range c.Args[2:] {
-			listPush(l, where, v)
-		}
+		l.PushMany(c.Args[2:], where == listHead)
 		c.DB.Set(key, &store.Object{Type: store.TypeList, Val: l})
 	} else {
-		for _, v := range c.Args[2:] {
-			listPush(l, where, v)
-		}
+		l.PushMany(c.Args[2:], where == listHead)
 	}
 	c.Modified(key)
 	c.Dirty += len(c.Args) - 3

@@ -323,7 +323,10 @@ func cmdDebug(c *Ctx) {
 		s.ext.activeExpireOff.Store(v == 0)
 		c.W.OK()
 	case sub == "change-repl-id" && n == 2:
-		s.x().replID = randomHex(40)
+		e := s.x()
+		e.hookMu.Lock()
+		e.replID = randomHex(40)
+		e.hookMu.Unlock()
 		c.W.OK()
 	case sub == "error" && n == 3:
 		c.Error(string(c.Args[2]))

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"unsafe"
+
 	"github.com/redcluster/redcluster/internal/resp"
 	"github.com/redcluster/redcluster/internal/store"
 )
@@ -98,8 +100,9 @@ func cmdSAdd(c *Ctx) {
 		setStore(c, c.Args[1], s)
 	}
 	added := 0
+	lim := collLimits(c)
 	for _, m := range c.Args[2:] {
-		if s.Add(m) {
+		if s.Add(m, lim) {
 			added++
 		}
 	}
@@ -170,7 +173,7 @@ func cmdSMove(c *Ctx) {
 		ds = do.Val.(*store.Set)
 	}
 	c.Modified(src)
-	if ds.Add(member) {
+	if ds.Add(member, collLimits(c)) {
 		c.Modified(dstKey)
 	}
 	c.W.Int(1)
@@ -257,7 +260,7 @@ func spopWithCount(c *Ctx) {
 	size := s.Len()
 	if count >= size {
 		// Redis replies through SUNION of the one key, then deletes it.
-		writeWholeSet(c, store.SetUnion([]*store.Set{s}))
+		writeWholeSet(c, store.SetUnion([]*store.Set{s}, collLimits(c)))
 		c.DB.Delete(c.Args[1], c.Now)
 		collModifiedN(c, c.Args[1], size)
 		return
@@ -393,8 +396,9 @@ func cmdSInterStore(c *Ctx) {
 	}
 	res := store.NewSet()
 	if !hasNilSet(sets) {
+		lim := collLimits(c)
 		store.SetInter(sets, func(m store.SetMember) bool {
-			res.AddMember(m)
+			res.AddMember(m, lim)
 			return true
 		})
 	}
@@ -463,7 +467,7 @@ func cmdSUnion(c *Ctx) {
 	if !ok {
 		return
 	}
-	writeWholeSet(c, store.SetUnion(sets))
+	writeWholeSet(c, store.SetUnion(sets, collLimits(c)))
 }
 
 func cmdSUnionStore(c *Ctx) {
@@ -471,7 +475,7 @@ func cmdSUnionStore(c *Ctx) {
 	if !ok {
 		return
 	}
-	storeSetResult(c, c.Args[1], store.SetUnion(sets))
+	storeSetResult(c, c.Args[1], store.SetUnion(sets, collLimits(c)))
 }
 
 func cmdSDiff(c *Ctx) {
@@ -479,7 +483,7 @@ func cmdSDiff(c *Ctx) {
 	if !ok {
 		return
 	}
-	writeWholeSet(c, store.SetDiff(sets))
+	writeWholeSet(c, store.SetDiff(sets, collLimits(c)))
 }
 
 func cmdSDiffStore(c *Ctx) {
@@ -487,7 +491,7 @@ func cmdSDiffStore(c *Ctx) {
 	if !ok {
 		return
 	}
-	storeSetResult(c, c.Args[1], store.SetDiff(sets))
+	storeSetResult(c, c.Args[1], store.SetDiff(sets, collLimits(c)))
 }
 
 func cmdSScan(c *Ctx) {
@@ -514,7 +518,7 @@ func cmdSScan(c *Ctx) {
 		if m.IsInt {
 			b = m.AppendTo(nil)
 		} else {
-			b = []byte(m.Str)
+			b = unsafe.Slice(unsafe.StringData(m.Str), len(m.Str)) // read-only view
 		}
 		if pattern != nil && !store.GlobMatch(pattern, b, false) {
 			return

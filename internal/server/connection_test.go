@@ -552,3 +552,19 @@ func TestCommandIntrospection(t *testing.T) {
 	}
 	require.Equal(t, "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n", connDo(t, c, "COMMAND", "GETKEYS", "zunionstore", "d", "2", "a", "b"))
 }
+
+func TestSwapDBServesBlockedClients(t *testing.T) {
+	s := connServer(t, nil)
+	a, b := connDial(t, s), connDial(t, s)
+	require.Equal(t, "+OK\r\n", connDo(t, b, "SELECT", "1"))
+	connSend(t, b, "BLPOP", "list", "0")
+	deadline := time.Now().Add(5 * time.Second)
+	for s.BlockedClients() != 1 {
+		require.True(t, time.Now().Before(deadline), "BLPOP did not block")
+		time.Sleep(time.Millisecond)
+	}
+	require.Equal(t, ":1\r\n", connDo(t, a, "RPUSH", "list", "x"))
+	require.Equal(t, "+OK\r\n", connDo(t, a, "SWAPDB", "0", "1"))
+	require.Equal(t, "*2\r\n$4\r\nlist\r\n$1\r\nx\r\n", connRead(t, b))
+	require.Equal(t, ":0\r\n", connDo(t, b, "EXISTS", "list"))
+}

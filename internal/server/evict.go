@@ -45,6 +45,8 @@ type evictState struct {
 	// completed after that read has surely measured.
 	freedAtSample int64
 
+	lastCronGC time.Time // used by the cron goroutine only
+
 	mu        sync.Mutex   // one evictor at a time
 	nextDB    atomic.Int64 // round robin of the random policies
 	gcRunning atomic.Bool
@@ -165,7 +167,7 @@ func sampleUint(s metrics.Sample) uint64 {
 // last GC that eviction treats as possible garbage: beyond it a background
 // GC is started to measure the truth, and only the excess over it is
 // evicted, so that garbage does not make eviction empty the keyspace.
-const gcSlackDiv = 8
+const gcSlackDiv = 4
 
 // evictionUsed is the used memory eviction works against: UsedMemory with
 // up to max/gcSlackDiv of the allocations since the last GC forgiven, or
@@ -390,9 +392,30 @@ func estimateObjectSize(key string, o *store.Object) int64 {
 
 // memoryCron refreshes the memory figures and, like Redis's eviction timer,
 // goes on evicting when the last command-time pass ran out of time.
+// When the figures stay over maxmemory only because of allocations no GC
+// has looked at yet, it starts a GC (at most every cronGCInterval) so that
+// an idle server reports what it really uses.
 func (s *Server) memoryCron() {
 	s.sampleMemory(true)
-	if max, policy := s.memoryLimits(); max > 0 && s.evictionUsed(max) > max {
-		s.performEvictions(max, policy)
+	max, policy := s.memoryLimits()
+	if max <= 0 {
+		return
+	}
+	// Like Redis's eviction timer, keep going in passes while they make
+	// progress, within the cron's budget.
+	for deadline := time.Now().Add(evictCronBudget); s.evictionUsed(max) > max && time.Now().Before(deadline); {
+		if !s.performEvictions(max, policy) {
+			break
+		}
+	}
+	e := &s.evict
+	if now := time.Now(); s.usedMemoryCached() > max && e.sinceGC.Load() > max/16 && now.Sub(e.lastCronGC) >= cronGCInterval {
+		e.lastCronGC = now
+		s.startGC()
 	}
 }
+
+const (
+	cronGCInterval  = time.Second           // spaces the GCs memoryCron starts
+	evictCronBudget = 25 * time.Millisecond // eviction time per cron tick
+)

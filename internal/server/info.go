@@ -20,7 +20,7 @@ import (
 // SHUTDOWN hooks and DEBUG switches.
 type serverExt struct {
 	initOnce   sync.Once
-	replID     string
+	replID     string // guarded by hookMu
 	startupMem int64
 	lastSave   atomic.Int64 // unix seconds of the last successful save
 
@@ -121,7 +121,12 @@ func (s *Server) SetLastSave(t int64) { s.x().lastSave.Store(t) }
 func (s *Server) ActiveExpireEnabled() bool { return !s.ext.activeExpireOff.Load() }
 
 // ReplID returns the replication ID INFO replication reports.
-func (s *Server) ReplID() string { return s.x().replID }
+func (s *Server) ReplID() string {
+	e := s.x()
+	e.hookMu.Lock()
+	defer e.hookMu.Unlock()
+	return e.replID
+}
 
 // SetInfoSection replaces the body of an INFO section (lower-case name,
 // e.g. "replication") with fn's output: lines "field:value\r\n" without
@@ -686,4 +691,17 @@ func (s *Server) infoPubSubCounts() (int64, int64, int64) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return int64(len(r.channels)), int64(len(r.patterns)), int64(len(r.shard))
+}
+
+// ResetInfoStats clears what INFO keeps beyond Stats: the error
+// statistics and the instantaneous rates. CONFIG RESETSTAT should call it
+// along with resetting Stats.
+func (s *Server) ResetInfoStats() {
+	e := s.x()
+	e.errMu.Lock()
+	e.errCounts = nil
+	e.errMu.Unlock()
+	e.sampleMu.Lock()
+	e.metrics = [3]instMetric{}
+	e.sampleMu.Unlock()
 }

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"sort"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"github.com/redcluster/redcluster/internal/slots"
 	"github.com/redcluster/redcluster/internal/store"
@@ -263,7 +265,7 @@ func (s *Server) Publish(self *Client, channel, message []byte, shard bool) int 
 	}
 	if !shard {
 		for pat, cs := range r.patterns {
-			if !store.GlobMatch([]byte(pat), channel, false) {
+			if !store.GlobMatch(unsafe.Slice(unsafe.StringData(pat), len(pat)), channel, false) {
 				continue
 			}
 			for c := range cs {
@@ -305,6 +307,9 @@ func (s *Server) Publish(self *Client, channel, message []byte, shard bool) int 
 	deliveryPool.Put(bp)
 	return n
 }
+
+// (The pattern bytes handed to GlobMatch above alias the map key without a
+// copy; GlobMatch only reads them.)
 
 // protoOf is the recorded protocol of a subscriber. Caller holds mu.
 func (r *pubsubRegistry) protoOf(c *Client) int {
@@ -359,11 +364,26 @@ func (s *Server) dropShardSlots(self *Client, lost []int) {
 	var notes []note
 	r := &s.pubsub
 	r.mu.Lock()
-	for name, cs := range r.shard {
-		if !gone.Has(slots.KeySlot([]byte(name))) {
-			continue
+	// Redis walks its slot-to-channels index: by slot, then by name.
+	type victim struct {
+		slot int
+		name string
+	}
+	var victims []victim
+	for name := range r.shard {
+		if sl := slots.KeySlot([]byte(name)); gone.Has(sl) {
+			victims = append(victims, victim{sl, name})
 		}
-		for c := range cs {
+	}
+	sort.Slice(victims, func(i, j int) bool {
+		if victims[i].slot != victims[j].slot {
+			return victims[i].slot < victims[j].slot
+		}
+		return victims[i].name < victims[j].name
+	})
+	for _, v := range victims {
+		name := v.name
+		for c := range r.shard[name] {
 			delete(c.SChannels, name)
 			proto := r.protoOf(c)
 			if c == self {

@@ -32,6 +32,7 @@ type Server struct {
 	// hot copies of settings read on every request
 	protoMaxBulkLen atomic.Int64
 	queryBufLimit   atomic.Int64
+	encLimits       atomic.Pointer[store.Limits] // hash/set encoding thresholds (cmd_hash.go)
 
 	listeners []net.Listener
 	clientsMu sync.Mutex
@@ -93,6 +94,7 @@ func New(cfg *config.Config, log zerolog.Logger) *Server {
 	s.KS.Hooks.Added = s.keyAdded
 	s.protoMaxBulkLen.Store(cfg.ProtoMaxBulkLen)
 	s.queryBufLimit.Store(cfg.ClientQueryBufferLimit)
+	s.refreshEncodingLimits()
 	s.Cmds = buildTable()
 	if cfg.ClusterEnabled {
 		s.startErr = s.initCluster()

@@ -9,12 +9,20 @@ import (
 	"strconv"
 )
 
-// Thresholds of the compact hash encoding (Redis 7.0's defaults of
-// hash-max-listpack-entries and hash-max-listpack-value).
-const (
-	HashMaxListpackEntries = 512
-	HashMaxListpackValue   = 64
-)
+// Limits are the thresholds of the compact encodings of hashes and sets,
+// set with CONFIG (hash-max-listpack-entries, hash-max-listpack-value,
+// set-max-intset-entries). Operations that may convert an encoding take
+// them as an argument.
+type Limits struct {
+	HashMaxListpackEntries int
+	HashMaxListpackValue   int
+	SetMaxIntsetEntries    int
+}
+
+// DefaultLimits returns Redis 7.0's default thresholds.
+func DefaultLimits() Limits {
+	return Limits{HashMaxListpackEntries: 512, HashMaxListpackValue: 64, SetMaxIntsetEntries: 512}
+}
 
 // Errors of the hash increment operations, worded as Redis replies them.
 var (
@@ -31,9 +39,9 @@ var (
 // Small hashes use the "listpack" encoding: one byte slice holding, in
 // insertion order, every field and value as a uvarint length followed by
 // the bytes (no per-field allocation, and HGETALL order matches Redis's
-// listpack). A hash that gets more than HashMaxListpackEntries fields, or a
-// field or value longer than HashMaxListpackValue bytes, is converted for
-// good to the "hashtable" encoding, a scanTable.
+// listpack). A hash that gets more than Limits.HashMaxListpackEntries
+// fields, or a field or value longer than Limits.HashMaxListpackValue
+// bytes, is converted for good to the "hashtable" encoding, a scanTable.
 //
 // Byte slices handed out by Get, ForEach and friends alias the hash's
 // storage: they are valid until the hash is next modified and must not be
@@ -60,9 +68,15 @@ func (h *Hash) Len() int {
 		return h.ht.count
 	}
 	n := 0
-	for off := 0; off < len(h.lp); n++ {
-		_, off = lpStr(h.lp, off)
-		_, off = lpStr(h.lp, off)
+	lp := h.lp
+	for off := 0; off < len(lp); n++ {
+		for range 2 {
+			if l := int(lp[off]); l < 0x80 {
+				off += 1 + l
+			} else {
+				off = lpSkip(lp, off)
+			}
+		}
 	}
 	return n
 }
@@ -91,9 +105,9 @@ func (h *Hash) Exists(field []byte) bool {
 }
 
 // Set sets field to value (both copied) and reports whether the field is new.
-func (h *Hash) Set(field, value []byte) bool {
+func (h *Hash) Set(field, value []byte, lim Limits) bool {
 	if h.ht == nil {
-		if len(field) > HashMaxListpackValue || len(value) > HashMaxListpackValue {
+		if len(field) > lim.HashMaxListpackValue || len(value) > lim.HashMaxListpackValue {
 			h.toTable(0)
 		} else {
 			start, vstart, end, n := h.lpFind(field)
@@ -104,7 +118,7 @@ func (h *Hash) Set(field, value []byte) bool {
 			h.lp = lpGrow(h.lp, lpSize(len(field))+lpSize(len(value)))
 			h.lp = lpPut(h.lp, field)
 			h.lp = lpPut(h.lp, value)
-			if n+1 > HashMaxListpackEntries {
+			if n+1 > lim.HashMaxListpackEntries {
 				h.toTable(0)
 			}
 			return true
@@ -120,11 +134,11 @@ func (h *Hash) Set(field, value []byte) bool {
 
 // SetPairs sets kv[0]=kv[1], kv[2]=kv[3] ... (HSET) and returns the number
 // of new fields. A listpack is grown once for all the pairs.
-func (h *Hash) SetPairs(kv [][]byte) int {
+func (h *Hash) SetPairs(kv [][]byte, lim Limits) int {
 	if h.ht == nil {
 		need := 0
 		for _, a := range kv {
-			if len(a) > HashMaxListpackValue {
+			if len(a) > lim.HashMaxListpackValue {
 				h.toTable(h.Len() + len(kv)/2)
 				need = -1
 				break
@@ -137,7 +151,7 @@ func (h *Hash) SetPairs(kv [][]byte) int {
 	}
 	added := 0
 	for i := 0; i+1 < len(kv); i += 2 {
-		if h.Set(kv[i], kv[i+1]) {
+		if h.Set(kv[i], kv[i+1], lim) {
 			added++
 		}
 	}
@@ -284,7 +298,7 @@ func (h *Hash) DistinctPairs(count int, fn func(field, value []byte)) {
 
 // IncrBy adds incr to the integer in field (0 when absent) and stores the
 // result (HINCRBY).
-func (h *Hash) IncrBy(field []byte, incr int64) (int64, error) {
+func (h *Hash) IncrBy(field []byte, incr int64, lim Limits) (int64, error) {
 	var cur int64
 	if v, ok := h.Get(field); ok {
 		n, ok := ParseInt64(v)
@@ -299,7 +313,7 @@ func (h *Hash) IncrBy(field []byte, incr int64) (int64, error) {
 	}
 	cur += incr
 	var buf [20]byte
-	h.Set(field, strconv.AppendInt(buf[:0], cur, 10))
+	h.Set(field, strconv.AppendInt(buf[:0], cur, 10), lim)
 	return cur, nil
 }
 
@@ -322,7 +336,7 @@ func ParseHashFloatIncr(b []byte) (HashFloatIncr, error) {
 // IncrByFloat adds incr to the long double in field (0 when absent),
 // stores the sum formatted like Redis ("%.17Lf", trailing zeros stripped)
 // and returns it.
-func (h *Hash) IncrByFloat(field []byte, incr HashFloatIncr) ([]byte, error) {
+func (h *Hash) IncrByFloat(field []byte, incr HashFloatIncr, lim Limits) ([]byte, error) {
 	cur := new(big.Float).SetPrec(ldPrec)
 	if v, ok := h.Get(field); ok {
 		p, ok := parseLongDouble(v)
@@ -340,7 +354,7 @@ func (h *Hash) IncrByFloat(field []byte, incr HashFloatIncr) ([]byte, error) {
 		return nil, ErrHashNaNInf
 	}
 	out := formatLongDoubleHuman(sum)
-	h.Set(field, out)
+	h.Set(field, out, lim)
 	return out, nil
 }
 
@@ -378,10 +392,18 @@ func (h *Hash) toTable(hint int) {
 func (h *Hash) lpFind(field []byte) (start, vstart, end, n int) {
 	lp := h.lp
 	for off := 0; off < len(lp); n++ {
-		f, voff := lpStr(lp, off)
-		next := lpSkip(lp, voff)
-		if string(f) == string(field) {
-			return off, voff, next, n
+		fs, fl := off+1, int(lp[off])
+		if fl >= 0x80 {
+			v, k := binary.Uvarint(lp[off:])
+			fs, fl = off+k, int(v)
+		}
+		vs := fs + fl
+		next := vs + 1 + int(lp[vs])
+		if lp[vs] >= 0x80 {
+			next = lpSkip(lp, vs)
+		}
+		if fl == len(field) && (fl == 0 || lp[fs] == field[0]) && string(lp[fs:vs]) == string(field) {
+			return off, vs, next, n
 		}
 		off = next
 	}
@@ -427,25 +449,31 @@ func (h *Hash) lpReplace(vstart, end int, value []byte) {
 
 // lpStr reads the length-prefixed string at off and returns it (capacity
 // capped so appends cannot clobber the listpack) with the offset after it.
+// The one-byte-length case is kept small enough to inline.
 func lpStr(lp []byte, off int) ([]byte, int) {
 	n := int(lp[off])
-	off++
 	if n >= 0x80 {
-		v, k := binary.Uvarint(lp[off-1:])
-		n = int(v)
-		off += k - 1
+		return lpStrLong(lp, off)
 	}
+	off++
+	return lp[off : off+n : off+n], off + n
+}
+
+func lpStrLong(lp []byte, off int) ([]byte, int) {
+	v, k := binary.Uvarint(lp[off:])
+	off += k
+	n := int(v)
 	return lp[off : off+n : off+n], off + n
 }
 
 // lpSkip returns the offset after the string at off.
 func lpSkip(lp []byte, off int) int {
 	n := int(lp[off])
-	if n < 0x80 {
-		return off + 1 + n
+	if n >= 0x80 {
+		v, k := binary.Uvarint(lp[off:])
+		return off + k + int(v)
 	}
-	v, k := binary.Uvarint(lp[off:])
-	return off + k + int(v)
+	return off + 1 + n
 }
 
 // lpSize is the encoded size of an n-byte string.

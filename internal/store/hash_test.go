@@ -19,7 +19,7 @@ func hashPairs(h *Hash) []string {
 
 func TestHashListpackOrderAndUpdates(t *testing.T) {
 	h := NewHash()
-	require.Equal(t, 3, h.SetPairs([][]byte{[]byte("b"), []byte("1"), []byte("a"), []byte("2"), []byte("c"), []byte("3")}))
+	require.Equal(t, 3, h.SetPairs([][]byte{[]byte("b"), []byte("1"), []byte("a"), []byte("2"), []byte("c"), []byte("3")}, testLim))
 	require.Equal(t, "listpack", h.Encoding())
 	require.Equal(t, []string{"b=1", "a=2", "c=3"}, hashPairs(h))
 
@@ -36,7 +36,7 @@ func TestHashListpackOrderAndUpdates(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h.Set([]byte(tc.field), []byte(tc.value))
+			h.Set([]byte(tc.field), []byte(tc.value), testLim)
 			require.Equal(t, tc.want, hashPairs(h))
 			v, ok := h.Get([]byte(tc.field))
 			require.True(t, ok)
@@ -57,31 +57,31 @@ func TestHashListpackOrderAndUpdates(t *testing.T) {
 }
 
 func TestHashConversion(t *testing.T) {
-	long := strings.Repeat("x", HashMaxListpackValue)
+	long := strings.Repeat("x", testLim.HashMaxListpackValue)
 	tests := []struct {
 		name string
 		fill func(h *Hash)
 		enc  string
 	}{
 		{"512 entries", func(h *Hash) {
-			for i := 0; i < HashMaxListpackEntries; i++ {
-				h.Set([]byte(fmt.Sprint("f", i)), []byte("v"))
+			for i := 0; i < testLim.HashMaxListpackEntries; i++ {
+				h.Set([]byte(fmt.Sprint("f", i)), []byte("v"), testLim)
 			}
 		}, "listpack"},
 		{"513 entries", func(h *Hash) {
-			for i := 0; i <= HashMaxListpackEntries; i++ {
-				h.Set([]byte(fmt.Sprint("f", i)), []byte("v"))
+			for i := 0; i <= testLim.HashMaxListpackEntries; i++ {
+				h.Set([]byte(fmt.Sprint("f", i)), []byte("v"), testLim)
 			}
 		}, "hashtable"},
-		{"64-byte value", func(h *Hash) { h.Set([]byte("f"), []byte(long)) }, "listpack"},
-		{"65-byte value", func(h *Hash) { h.Set([]byte("f"), []byte(long+"x")) }, "hashtable"},
-		{"65-byte field", func(h *Hash) { h.Set([]byte(long+"x"), []byte("v")) }, "hashtable"},
+		{"64-byte value", func(h *Hash) { h.Set([]byte("f"), []byte(long), testLim) }, "listpack"},
+		{"65-byte value", func(h *Hash) { h.Set([]byte("f"), []byte(long+"x"), testLim) }, "hashtable"},
+		{"65-byte field", func(h *Hash) { h.Set([]byte(long+"x"), []byte("v"), testLim) }, "hashtable"},
 		{"65-byte value in SetPairs", func(h *Hash) {
-			h.SetPairs([][]byte{[]byte("a"), []byte("1"), []byte("b"), []byte(long + "x")})
+			h.SetPairs([][]byte{[]byte("a"), []byte("1"), []byte("b"), []byte(long + "x")}, testLim)
 		}, "hashtable"},
 		{"update of existing field to long value", func(h *Hash) {
-			h.Set([]byte("a"), []byte("1"))
-			h.Set([]byte("a"), []byte(long+"x"))
+			h.Set([]byte("a"), []byte("1"), testLim)
+			h.Set([]byte("a"), []byte(long+"x"), testLim)
 		}, "hashtable"},
 	}
 	for _, tc := range tests {
@@ -94,7 +94,7 @@ func TestHashConversion(t *testing.T) {
 
 	h := NewHash()
 	for i := 0; i < 600; i++ {
-		require.True(t, h.Set([]byte(fmt.Sprint("f", i)), []byte(fmt.Sprint("v", i))))
+		require.True(t, h.Set([]byte(fmt.Sprint("f", i)), []byte(fmt.Sprint("v", i)), testLim))
 	}
 	require.Equal(t, 600, h.Len())
 	for i := 0; i < 600; i++ {
@@ -111,9 +111,9 @@ func TestHashConversion(t *testing.T) {
 
 func TestHashIncrBy(t *testing.T) {
 	h := NewHash()
-	h.Set([]byte("s"), []byte("abc"))
-	h.Set([]byte("max"), []byte("9223372036854775807"))
-	h.Set([]byte("sp"), []byte(" 1"))
+	h.Set([]byte("s"), []byte("abc"), testLim)
+	h.Set([]byte("max"), []byte("9223372036854775807"), testLim)
+	h.Set([]byte("sp"), []byte(" 1"), testLim)
 	tests := []struct {
 		field string
 		incr  int64
@@ -128,7 +128,7 @@ func TestHashIncrBy(t *testing.T) {
 		{"max", -1, 9223372036854775806, nil},
 	}
 	for _, tc := range tests {
-		got, err := h.IncrBy([]byte(tc.field), tc.incr)
+		got, err := h.IncrBy([]byte(tc.field), tc.incr, testLim)
 		require.Equal(t, tc.err, err, tc.field)
 		if err == nil {
 			require.Equal(t, tc.want, got)
@@ -141,7 +141,7 @@ func TestHashIncrBy(t *testing.T) {
 func TestHashIncrByFloat(t *testing.T) {
 	tests := []struct {
 		cur, incr, want string
-		err              error
+		err             error
 	}{
 		{"", "10.5", "10.5", nil},
 		{"10.5", "0.1", "10.6", nil},
@@ -157,11 +157,11 @@ func TestHashIncrByFloat(t *testing.T) {
 		t.Run(tc.cur+"+"+tc.incr, func(t *testing.T) {
 			h := NewHash()
 			if tc.cur != "" {
-				h.Set([]byte("f"), []byte(tc.cur))
+				h.Set([]byte("f"), []byte(tc.cur), testLim)
 			}
 			incr, err := ParseHashFloatIncr([]byte(tc.incr))
 			require.NoError(t, err)
-			got, err := h.IncrByFloat([]byte("f"), incr)
+			got, err := h.IncrByFloat([]byte("f"), incr, testLim)
 			require.Equal(t, tc.err, err)
 			require.Equal(t, tc.want, string(got))
 		})
@@ -175,7 +175,7 @@ func TestHashIncrByFloat(t *testing.T) {
 
 func TestHashScanListpackReturnsAll(t *testing.T) {
 	h := NewHash()
-	h.SetPairs([][]byte{[]byte("a"), []byte("1"), []byte("b"), []byte("2")})
+	h.SetPairs([][]byte{[]byte("a"), []byte("1"), []byte("b"), []byte("2")}, testLim)
 	var got []string
 	next := h.Scan(0, 1, func(f, v []byte) { got = append(got, string(f), string(v)) })
 	require.Equal(t, uint64(0), next)
@@ -185,7 +185,7 @@ func TestHashScanListpackReturnsAll(t *testing.T) {
 func TestHashScanHashtableCoversAll(t *testing.T) {
 	h := NewHash()
 	for i := 0; i < 1000; i++ {
-		h.Set([]byte(fmt.Sprint("f", i)), []byte(fmt.Sprint(i)))
+		h.Set([]byte(fmt.Sprint("f", i)), []byte(fmt.Sprint(i)), testLim)
 	}
 	seen := map[string]int{}
 	cursor := uint64(0)
@@ -205,7 +205,7 @@ func TestHashRandom(t *testing.T) {
 	for _, n := range []int{5, 300, 700} {
 		h := NewHash()
 		for i := 0; i < n; i++ {
-			h.Set([]byte(fmt.Sprint("f", i)), []byte(fmt.Sprint("v", i)))
+			h.Set([]byte(fmt.Sprint("f", i)), []byte(fmt.Sprint("v", i)), testLim)
 		}
 		f, v := h.RandomPair()
 		require.Equal(t, "v"+strings.TrimPrefix(string(f), "f"), string(v))
@@ -231,11 +231,11 @@ func TestHashDup(t *testing.T) {
 	for _, n := range []int{3, 600} {
 		h := NewHash()
 		for i := 0; i < n; i++ {
-			h.Set([]byte(fmt.Sprint("f", i)), []byte("v"))
+			h.Set([]byte(fmt.Sprint("f", i)), []byte("v"), testLim)
 		}
 		d := h.Dup().(*Hash)
 		require.Equal(t, h.Encoding(), d.Encoding())
-		d.Set([]byte("f0"), []byte("changed"))
+		d.Set([]byte("f0"), []byte("changed"), testLim)
 		v, _ := h.Get([]byte("f0"))
 		require.Equal(t, "v", string(v))
 		require.Equal(t, n, d.Len())
@@ -253,4 +253,38 @@ func TestListpackLongLengths(t *testing.T) {
 	require.Equal(t, string(s), string(b))
 	require.Equal(t, len(lp), end)
 	require.Equal(t, end, lpSkip(lp, off))
+}
+
+func TestHashCustomLimits(t *testing.T) {
+	lim := Limits{HashMaxListpackEntries: 2, HashMaxListpackValue: 3, SetMaxIntsetEntries: 2}
+	tests := []struct {
+		name  string
+		pairs []string
+		enc   string
+	}{
+		{"within", []string{"a", "abc", "b", "1"}, "listpack"},
+		{"too many", []string{"a", "1", "b", "2", "c", "3"}, "hashtable"},
+		{"too long", []string{"abcd", "1"}, "hashtable"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := NewHash()
+			var kv [][]byte
+			for _, p := range tc.pairs {
+				kv = append(kv, []byte(p))
+			}
+			h.SetPairs(kv, lim)
+			require.Equal(t, tc.enc, h.Encoding())
+		})
+	}
+	zero := Limits{}
+	h := NewHash()
+	h.Set([]byte(""), []byte(""), zero)
+	require.Equal(t, "hashtable", h.Encoding(), "0 entries allowed")
+	s := NewSet()
+	s.Add([]byte("1"), lim)
+	s.Add([]byte("2"), lim)
+	require.Equal(t, "intset", s.Encoding())
+	s.Add([]byte("3"), lim)
+	require.Equal(t, "hashtable", s.Encoding())
 }

@@ -13,26 +13,28 @@ const listNodeMax = 8 << 10
 // buffer of entries (like Redis's quicklist of listpacks). Pushing and
 // popping at either end is O(1) amortized; positional access walks the
 // nodes from the nearer end. Nodes hold no pointers, which keeps big lists
-// cheap for the garbage collector.
+// cheap for the garbage collector, and a list of one node (up to 8 KB of
+// elements) keeps it inline, without a ring.
 //
 // An entry is its length as a uvarint, the bytes, and the length again as a
-// reversed uvarint, so a node can be walked in both directions.
+// reversed uvarint, so a node can be walked in both directions. A node
+// holds less than 2 GB.
 //
 // Byte slices returned by the list alias its storage: they stay valid only
 // until the next change of the list. Values given to the list are copied,
 // and must not alias the list's own storage.
 type List struct {
-	nodes []lnode // ring buffer of nodes; len is 0 or a power of two
-	head  int     // ring index of the first node
-	nn    int     // nodes in use
-	n     int     // elements
+	ring []lnode // ring buffer of nodes (len a power of two); nil: see one
+	one  lnode   // the only node while ring is nil and nn is 1
+	head int32   // ring index of the first node
+	nn   int32   // nodes in use
+	n    int     // elements
 }
 
 // lnode is one node: its entries live in buf[start:end].
 type lnode struct {
-	buf        []byte
-	start, end int
-	count      int
+	buf               []byte
+	start, end, count int32
 }
 
 // NewList returns an empty list.
@@ -44,18 +46,25 @@ func (l *List) Len() int { return l.n }
 // Encoding is the OBJECT ENCODING name; Redis 7.0 always says quicklist.
 func (l *List) Encoding() string { return "quicklist" }
 
+// MemoryUsage estimates the heap bytes the list holds: the List itself,
+// its node ring and the node buffers.
+func (l *List) MemoryUsage() int64 {
+	n := int64(80 + 40*len(l.ring))
+	for i := 0; i < int(l.nn); i++ {
+		n += int64(cap(l.node(i).buf))
+	}
+	return n
+}
+
 // Dup returns a deep copy (COPY).
 func (l *List) Dup() any {
-	d := &List{n: l.n, nn: l.nn}
-	if l.nn == 0 {
-		return d
-	}
-	d.nodes = make([]lnode, ringSize(l.nn))
-	for i := 0; i < l.nn; i++ {
+	d := &List{}
+	for i := 0; i < int(l.nn); i++ {
 		nd := l.node(i)
 		b := append([]byte(nil), nd.buf[nd.start:nd.end]...)
-		d.nodes[i] = lnode{buf: b, start: 0, end: len(b), count: nd.count}
+		d.pushBackNode(lnode{buf: b, end: int32(len(b)), count: nd.count})
 	}
+	d.n = l.n
 	return d
 }
 
@@ -87,6 +96,12 @@ func putEntry(dst, v []byte) {
 // next decodes the entry starting at p: its data is buf[ds:de] and the
 // following entry starts at np.
 func (nd *lnode) next(p int) (ds, de, np int) {
+	b := nd.buf[p]
+	if b < 0x80 { // short entry: one length byte each side
+		ds = p + 1
+		de = ds + int(b)
+		return ds, de, de + 1
+	}
 	n, k := binary.Uvarint(nd.buf[p:])
 	ds = p + k
 	de = ds + int(n)
@@ -111,7 +126,7 @@ func (nd *lnode) prev(p int) (ds, de, pp int) {
 	return ds, de, ds - k
 }
 
-// --- node ring ---
+// --- nodes ---
 
 func ringSize(n int) int {
 	s := 1
@@ -122,88 +137,109 @@ func ringSize(n int) int {
 }
 
 // node returns the i-th node (0 is the head).
-func (l *List) node(i int) *lnode { return &l.nodes[(l.head+i)&(len(l.nodes)-1)] }
+func (l *List) node(i int) *lnode {
+	if l.ring == nil {
+		return &l.one
+	}
+	return &l.ring[(int(l.head)+i)&(len(l.ring)-1)]
+}
+
+// setNodes replaces the nodes, inline when there is at most one.
+func (l *List) setNodes(nodes []lnode) {
+	l.nn = int32(len(nodes))
+	l.head = 0
+	switch len(nodes) {
+	case 0:
+		l.ring, l.one = nil, lnode{}
+	case 1:
+		l.ring, l.one = nil, nodes[0]
+	default:
+		ring := make([]lnode, ringSize(len(nodes)))
+		copy(ring, nodes)
+		l.ring, l.one = ring, lnode{}
+	}
+}
 
 // relayout moves the nodes into a fresh ring of the given size (>= nn).
 func (l *List) relayout(size int) {
-	nodes := make([]lnode, size)
-	for i := 0; i < l.nn; i++ {
-		nodes[i] = *l.node(i)
+	ring := make([]lnode, size)
+	for i := 0; i < int(l.nn); i++ {
+		ring[i] = *l.node(i)
 	}
-	l.nodes, l.head = nodes, 0
+	l.ring, l.head, l.one = ring, 0, lnode{}
 }
 
 // growRing makes room for one more node.
 func (l *List) growRing() {
-	if l.nn == len(l.nodes) {
-		size := 1
-		if len(l.nodes) > 0 {
-			size = 2 * len(l.nodes)
-		}
-		l.relayout(size)
+	switch {
+	case l.nn == 0:
+	case l.ring == nil:
+		l.relayout(2)
+	case int(l.nn) == len(l.ring):
+		l.relayout(2 * len(l.ring))
 	}
 }
 
 func (l *List) pushFrontNode(nd lnode) {
 	l.growRing()
-	l.head = (l.head - 1) & (len(l.nodes) - 1)
-	l.nodes[l.head] = nd
 	l.nn++
+	if l.ring == nil {
+		l.one = nd
+		return
+	}
+	l.head = int32((int(l.head) - 1) & (len(l.ring) - 1))
+	l.ring[l.head] = nd
 }
 
 func (l *List) pushBackNode(nd lnode) {
 	l.growRing()
-	l.nodes[(l.head+l.nn)&(len(l.nodes)-1)] = nd
 	l.nn++
+	*l.node(int(l.nn) - 1) = nd
 }
 
 func (l *List) popFrontNode() {
-	l.nodes[l.head] = lnode{}
-	l.head = (l.head + 1) & (len(l.nodes) - 1)
+	if l.ring == nil {
+		l.one = lnode{}
+		l.nn = 0
+		return
+	}
+	l.ring[l.head] = lnode{}
+	l.head = int32((int(l.head) + 1) & (len(l.ring) - 1))
 	l.nn--
 	l.maybeShrinkRing()
 }
 
 func (l *List) popBackNode() {
-	*l.node(l.nn - 1) = lnode{}
+	*l.node(int(l.nn) - 1) = lnode{}
 	l.nn--
 	l.maybeShrinkRing()
 }
 
 func (l *List) maybeShrinkRing() {
-	if l.nn == 0 {
-		if len(l.nodes) > 1 {
-			l.nodes, l.head = nil, 0
+	switch {
+	case l.ring == nil:
+	case l.nn <= 1:
+		l.one = *l.node(0)
+		if l.nn == 0 {
+			l.one = lnode{}
 		}
-		return
-	}
-	if len(l.nodes) > 8 && l.nn < len(l.nodes)/4 {
-		l.relayout(len(l.nodes) / 2)
+		l.ring, l.head = nil, 0
+	case len(l.ring) > 8 && int(l.nn) < len(l.ring)/4:
+		l.relayout(len(l.ring) / 2)
 	}
 }
 
 // spliceNodes replaces del nodes at index i with ins.
 func (l *List) spliceNodes(i, del int, ins []lnode) {
-	all := make([]lnode, 0, l.nn-del+len(ins))
+	all := make([]lnode, 0, int(l.nn)-del+len(ins))
 	for j := 0; j < i; j++ {
 		all = append(all, *l.node(j))
 	}
 	all = append(all, ins...)
-	for j := i + del; j < l.nn; j++ {
+	for j := i + del; j < int(l.nn); j++ {
 		all = append(all, *l.node(j))
 	}
-	l.nn = len(all)
-	if l.nn == 0 {
-		l.nodes, l.head = nil, 0
-		return
-	}
-	size := ringSize(l.nn)
-	if cap(all) >= size {
-		all = all[:size]
-	} else {
-		all = append(all, make([]lnode, size-len(all))...)
-	}
-	l.nodes, l.head = all[:size], 0
+	l.setNodes(all)
 }
 
 // --- node buffers ---
@@ -231,12 +267,15 @@ func allocBuf(n int) []byte {
 }
 
 // reserve makes room for sz more bytes at the front or the back of nd,
-// moving the entries inside the buffer or into a bigger one.
-func (nd *lnode) reserve(sz int, front bool) {
-	used := nd.end - nd.start
+// moving the entries inside the buffer or into a buffer of size c (0: grow
+// by half).
+func (nd *lnode) reserve(sz int, front bool, c int) {
+	used := int(nd.end - nd.start)
 	want := used + sz
 	buf := nd.buf
-	if want > len(buf)-len(buf)/4 {
+	if c > 0 {
+		buf = allocBuf(c)
+	} else if want > len(buf)-len(buf)/4 {
 		buf = allocBuf(nodeCap(want))
 	}
 	spare := len(buf) - want // room beyond what is needed now
@@ -245,7 +284,7 @@ func (nd *lnode) reserve(sz int, front bool) {
 		off = sz + spare - spare/4
 	}
 	copy(buf[off:], nd.buf[nd.start:nd.end])
-	nd.buf, nd.start, nd.end = buf, off, off+used
+	nd.buf, nd.start, nd.end = buf, int32(off), int32(off+used)
 }
 
 // newNode returns a node holding one entry v, with room to grow on the side
@@ -262,7 +301,7 @@ func newNode(v []byte, front, big bool) lnode {
 		off = len(buf) - sz
 	}
 	putEntry(buf[off:off+sz], v)
-	return lnode{buf: buf, start: off, end: off + sz, count: 1}
+	return lnode{buf: buf, start: int32(off), end: int32(off + sz), count: 1}
 }
 
 // --- push and pop ---
@@ -271,17 +310,17 @@ func newNode(v []byte, front, big bool) lnode {
 func (l *List) PushFront(v []byte) {
 	sz := entrySize(len(v))
 	if l.nn > 0 {
-		nd := &l.nodes[l.head]
-		if nd.start < sz {
-			if nd.end-nd.start+sz > listNodeMax {
+		nd := l.node(0)
+		if int(nd.start) < sz {
+			if int(nd.end-nd.start)+sz > listNodeMax && nd.count > 0 {
 				l.pushFrontNode(newNode(v, true, true))
 				l.n++
 				return
 			}
-			nd.reserve(sz, true)
+			nd.reserve(sz, true, 0)
 		}
-		nd.start -= sz
-		putEntry(nd.buf[nd.start:nd.start+sz], v)
+		nd.start -= int32(sz)
+		putEntry(nd.buf[nd.start:int(nd.start)+sz], v)
 		nd.count++
 		l.n++
 		return
@@ -294,17 +333,17 @@ func (l *List) PushFront(v []byte) {
 func (l *List) PushBack(v []byte) {
 	sz := entrySize(len(v))
 	if l.nn > 0 {
-		nd := l.node(l.nn - 1)
-		if len(nd.buf)-nd.end < sz {
-			if nd.end-nd.start+sz > listNodeMax {
+		nd := l.node(int(l.nn) - 1)
+		if len(nd.buf)-int(nd.end) < sz {
+			if int(nd.end-nd.start)+sz > listNodeMax && nd.count > 0 {
 				l.pushBackNode(newNode(v, false, true))
 				l.n++
 				return
 			}
-			nd.reserve(sz, false)
+			nd.reserve(sz, false, 0)
 		}
-		putEntry(nd.buf[nd.end:nd.end+sz], v)
-		nd.end += sz
+		putEntry(nd.buf[nd.end:int(nd.end)+sz], v)
+		nd.end += int32(sz)
 		nd.count++
 		l.n++
 		return
@@ -313,15 +352,65 @@ func (l *List) PushBack(v []byte) {
 	l.n++
 }
 
+// PushMany pushes vals one after the other at the head (LPUSH order: the
+// last one ends up first) or at the tail, sizing the end node once.
+func (l *List) PushMany(vals [][]byte, front bool) {
+	if len(vals) > 1 {
+		total := 0
+		for _, v := range vals {
+			total += entrySize(len(v))
+		}
+		l.reserveEnd(total, front)
+	}
+	for _, v := range vals {
+		if front {
+			l.PushFront(v)
+		} else {
+			l.PushBack(v)
+		}
+	}
+}
+
+// reserveEnd gives the end node exact room for total more bytes when they
+// fit in one node, creating an empty end node for an empty list.
+func (l *List) reserveEnd(total int, front bool) {
+	if l.nn == 0 {
+		if total > listNodeMax {
+			return
+		}
+		buf := allocBuf(total)
+		off := int32(0)
+		if front {
+			off = int32(len(buf))
+		}
+		l.pushBackNode(lnode{buf: buf, start: off, end: off})
+		return
+	}
+	var nd *lnode
+	var room int
+	if front {
+		nd = l.node(0)
+		room = int(nd.start)
+	} else {
+		nd = l.node(int(l.nn) - 1)
+		room = len(nd.buf) - int(nd.end)
+	}
+	used := int(nd.end - nd.start)
+	if room >= total || used+total > listNodeMax {
+		return
+	}
+	nd.reserve(total, front, used+total)
+}
+
 // PopFront removes and returns the head element.
 func (l *List) PopFront() ([]byte, bool) {
 	if l.n == 0 {
 		return nil, false
 	}
-	nd := &l.nodes[l.head]
-	ds, de, np := nd.next(nd.start)
+	nd := l.node(0)
+	ds, de, np := nd.next(int(nd.start))
 	v := nd.buf[ds:de:de]
-	nd.start = np
+	nd.start = int32(np)
 	nd.count--
 	l.n--
 	if nd.count == 0 {
@@ -335,10 +424,10 @@ func (l *List) PopBack() ([]byte, bool) {
 	if l.n == 0 {
 		return nil, false
 	}
-	nd := l.node(l.nn - 1)
-	ds, de, pp := nd.prev(nd.end)
+	nd := l.node(int(l.nn) - 1)
+	ds, de, pp := nd.prev(int(nd.end))
 	v := nd.buf[ds:de:de]
-	nd.end = pp
+	nd.end = int32(pp)
 	nd.count--
 	l.n--
 	if nd.count == 0 {
@@ -366,7 +455,7 @@ func (l *List) normIndex(i int) (int, bool) {
 func (l *List) locate(i int) (ni, es, ee int) {
 	if i < l.n/2 {
 		for ni = 0; ; ni++ {
-			if c := l.node(ni).count; i < c {
+			if c := int(l.node(ni).count); i < c {
 				break
 			} else {
 				i -= c
@@ -374,8 +463,8 @@ func (l *List) locate(i int) (ni, es, ee int) {
 		}
 	} else {
 		r := l.n - 1 - i // position from the tail
-		for ni = l.nn - 1; ; ni-- {
-			if c := l.node(ni).count; r < c {
+		for ni = int(l.nn) - 1; ; ni-- {
+			if c := int(l.node(ni).count); r < c {
 				i = c - 1 - r
 				break
 			} else {
@@ -384,16 +473,16 @@ func (l *List) locate(i int) (ni, es, ee int) {
 		}
 	}
 	nd := l.node(ni)
-	if i < nd.count/2 {
-		p := nd.start
+	if i < int(nd.count)/2 {
+		p := int(nd.start)
 		for ; i > 0; i-- {
 			_, _, p = nd.next(p)
 		}
 		_, _, np := nd.next(p)
 		return ni, p, np
 	}
-	p := nd.end
-	for k := nd.count - 1 - i; k > 0; k-- {
+	p := int(nd.end)
+	for k := int(nd.count) - 1 - i; k > 0; k-- {
 		_, _, p = nd.prev(p)
 	}
 	_, _, pp := nd.prev(p)
@@ -420,42 +509,36 @@ func (l *List) Set(i int, v []byte) bool {
 		return false
 	}
 	ni, es, ee := l.locate(i)
-	l.rewrite(ni, es, ee, [][]byte{v}, 0)
+	l.rewrite(ni, es, ee, v, 0)
 	return true
 }
 
-// rewrite replaces the entries in node ni's bytes [es, ee) with vals;
-// delta is the change in the node's element count. A node that grows past
-// the size limit is split.
-func (l *List) rewrite(ni, es, ee int, vals [][]byte, delta int) {
+// rewrite replaces the bytes [es, ee) of node ni with the entry of v; delta
+// is the change in the node's element count. A node that grows past the
+// size limit is split.
+func (l *List) rewrite(ni, es, ee int, v []byte, delta int) {
 	nd := l.node(ni)
-	add := 0
-	for _, v := range vals {
-		add += entrySize(len(v))
-	}
-	size := (nd.end - nd.start) - (ee - es) + add
+	sz := entrySize(len(v))
+	size := int(nd.end-nd.start) - (ee - es) + sz
 	b := make([]byte, 0, size)
 	b = append(b, nd.buf[nd.start:es]...)
-	for _, v := range vals {
-		sz := entrySize(len(v))
-		b = b[:len(b)+sz]
-		putEntry(b[len(b)-sz:], v)
-	}
+	b = b[:len(b)+sz]
+	putEntry(b[len(b)-sz:], v)
 	b = append(b, nd.buf[ee:nd.end]...)
-	count := nd.count + delta
+	count := int(nd.count) + delta
 	l.n += delta
 	if len(b) <= listNodeMax || count < 2 {
-		*nd = lnode{buf: b, start: 0, end: len(b), count: count}
+		*nd = lnode{buf: b, end: int32(len(b)), count: int32(count)}
 		return
 	}
-	l.spliceNodes(ni, 1, splitNode(b, count))
+	l.spliceNodes(ni, 1, splitNode(b))
 }
 
 // splitNode cuts encoded entries into nodes of at most listNodeMax bytes
 // (a single bigger entry gets a node of its own).
-func splitNode(b []byte, count int) []lnode {
+func splitNode(b []byte) []lnode {
 	var out []lnode
-	tmp := lnode{buf: b, end: len(b)}
+	tmp := lnode{buf: b, end: int32(len(b))}
 	start, n := 0, 0
 	for p := 0; p < len(b); {
 		_, _, np := tmp.next(p)
@@ -466,28 +549,27 @@ func splitNode(b []byte, count int) []lnode {
 		n++
 		p = np
 	}
-	out = append(out, ownNode(b[start:], n))
-	return out
+	return append(out, ownNode(b[start:], n))
 }
 
 func ownNode(b []byte, count int) lnode {
 	c := append([]byte(nil), b...)
-	return lnode{buf: c, start: 0, end: len(c), count: count}
+	return lnode{buf: c, end: int32(len(c)), count: int32(count)}
 }
 
 // Insert puts v before (or after) the first element equal to pivot; it
 // reports whether pivot was found (LINSERT).
 func (l *List) Insert(pivot, v []byte, after bool) bool {
-	for ni := 0; ni < l.nn; ni++ {
+	for ni := 0; ni < int(l.nn); ni++ {
 		nd := l.node(ni)
-		for p := nd.start; p < nd.end; {
+		for p := int(nd.start); p < int(nd.end); {
 			ds, de, np := nd.next(p)
 			if bytes.Equal(nd.buf[ds:de], pivot) {
+				at := p
 				if after {
-					l.rewrite(ni, np, np, [][]byte{v}, 1)
-				} else {
-					l.rewrite(ni, p, p, [][]byte{v}, 1)
+					at = np
 				}
+				l.rewrite(ni, at, at, v, 1)
 				return true
 			}
 			p = np
@@ -506,17 +588,17 @@ func (l *List) Remove(count int, v []byte) int {
 	}
 	removed := 0
 	emptied := false
-	for k := 0; k < l.nn; k++ {
+	nn := int(l.nn)
+	for k := 0; k < nn; k++ {
 		ni := k
 		if count < 0 {
-			ni = l.nn - 1 - k
+			ni = nn - 1 - k
 		}
 		max := 0
 		if limit > 0 {
 			max = limit - removed
 		}
-		r := l.filterNode(ni, v, max, count < 0)
-		removed += r
+		removed += l.filterNode(ni, v, max, count < 0)
 		if l.node(ni).count == 0 {
 			emptied = true
 		}
@@ -536,7 +618,7 @@ func (l *List) Remove(count int, v []byte) int {
 func (l *List) filterNode(ni int, v []byte, max int, fromTail bool) int {
 	nd := l.node(ni)
 	var hits []int // entry start offsets, in order
-	for p := nd.start; p < nd.end; {
+	for p := int(nd.start); p < int(nd.end); {
 		ds, de, np := nd.next(p)
 		if bytes.Equal(nd.buf[ds:de], v) {
 			hits = append(hits, p)
@@ -554,48 +636,48 @@ func (l *List) filterNode(ni int, v []byte, max int, fromTail bool) int {
 		}
 	}
 	// compact in place, moving kept bytes towards the start
-	w, from := nd.start, nd.start
+	w, from := int(nd.start), int(nd.start)
 	for _, h := range hits {
 		w += copy(nd.buf[w:], nd.buf[from:h])
 		_, _, np := nd.next(h)
 		from = np
 	}
 	w += copy(nd.buf[w:], nd.buf[from:nd.end])
-	nd.end = w
-	nd.count -= len(hits)
+	nd.end = int32(w)
+	nd.count -= int32(len(hits))
 	return len(hits)
 }
 
 func (l *List) dropEmptyNodes() {
 	keep := make([]lnode, 0, l.nn)
-	for i := 0; i < l.nn; i++ {
+	for i := 0; i < int(l.nn); i++ {
 		if nd := l.node(i); nd.count > 0 {
 			keep = append(keep, *nd)
 		}
 	}
-	l.spliceNodes(0, l.nn, keep)
+	l.setNodes(keep)
 }
 
 // TrimFront removes the first k elements.
 func (l *List) TrimFront(k int) {
 	if k >= l.n {
-		l.clear()
+		*l = List{}
 		return
 	}
 	l.n -= k
 	for k > 0 {
-		nd := &l.nodes[l.head]
-		if nd.count <= k {
-			k -= nd.count
+		nd := l.node(0)
+		if c := int(nd.count); c <= k {
+			k -= c
 			l.popFrontNode()
 			continue
 		}
-		p := nd.start
+		p := int(nd.start)
 		for i := 0; i < k; i++ {
 			_, _, p = nd.next(p)
 		}
-		nd.start = p
-		nd.count -= k
+		nd.start = int32(p)
+		nd.count -= int32(k)
 		k = 0
 	}
 }
@@ -603,40 +685,37 @@ func (l *List) TrimFront(k int) {
 // TrimBack removes the last k elements.
 func (l *List) TrimBack(k int) {
 	if k >= l.n {
-		l.clear()
+		*l = List{}
 		return
 	}
 	l.n -= k
 	for k > 0 {
-		nd := l.node(l.nn - 1)
-		if nd.count <= k {
-			k -= nd.count
+		nd := l.node(int(l.nn) - 1)
+		if c := int(nd.count); c <= k {
+			k -= c
 			l.popBackNode()
 			continue
 		}
-		p := nd.end
+		p := int(nd.end)
 		for i := 0; i < k; i++ {
 			_, _, p = nd.prev(p)
 		}
-		nd.end = p
-		nd.count -= k
+		nd.end = int32(p)
+		nd.count -= int32(k)
 		k = 0
 	}
 }
-
-func (l *List) clear() { *l = List{} }
 
 // --- iteration ---
 
 // ListIter walks a list from a position towards the tail or the head.
 // The list must not change while it is used.
 type ListIter struct {
-	l   *List
-	ni  int // current node
-	p   int // forward: start of the next entry; reverse: its end
-	rev bool
-	// left is how many elements remain.
-	left int
+	l    *List
+	ni   int // current node
+	p    int // forward: start of the next entry; reverse: its end
+	rev  bool
+	left int // elements remaining
 }
 
 // Iter returns an iterator starting at element i (0 <= i < Len(); any
@@ -668,19 +747,19 @@ func (it *ListIter) Next() ([]byte, bool) {
 	l := it.l
 	nd := l.node(it.ni)
 	if it.rev {
-		if it.p == nd.start {
+		if it.p == int(nd.start) {
 			it.ni--
 			nd = l.node(it.ni)
-			it.p = nd.end
+			it.p = int(nd.end)
 		}
 		ds, de, pp := nd.prev(it.p)
 		it.p = pp
 		return nd.buf[ds:de:de], true
 	}
-	if it.p == nd.end {
+	if it.p == int(nd.end) {
 		it.ni++
 		nd = l.node(it.ni)
-		it.p = nd.start
+		it.p = int(nd.start)
 	}
 	ds, de, np := nd.next(it.p)
 	it.p = np

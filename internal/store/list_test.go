@@ -24,17 +24,17 @@ func listContents(t *testing.T, l *List) []string {
 	t.Helper()
 	out := []string{}
 	total := 0
-	for i := 0; i < l.nn; i++ {
+	for i := 0; i < int(l.nn); i++ {
 		nd := l.node(i)
 		require.Positive(t, nd.count, "node %d is empty", i)
 		c := 0
-		for p := nd.start; p < nd.end; {
+		for p := int(nd.start); p < int(nd.end); {
 			ds, de, np := nd.next(p)
 			out = append(out, string(nd.buf[ds:de]))
 			p = np
 			c++
 		}
-		require.Equal(t, nd.count, c, "node %d count", i)
+		require.Equal(t, int(nd.count), c, "node %d count", i)
 		total += c
 	}
 	require.Equal(t, l.Len(), total)
@@ -60,7 +60,7 @@ func TestListEntryEncoding(t *testing.T) {
 		v := bytes.Repeat([]byte{'x'}, n)
 		b := make([]byte, entrySize(n))
 		putEntry(b, v)
-		nd := lnode{buf: b, end: len(b)}
+		nd := lnode{buf: b, end: int32(len(b))}
 		ds, de, np := nd.next(0)
 		require.Equal(t, len(b), np)
 		require.Equal(t, v, b[ds:de])
@@ -153,7 +153,7 @@ func TestListInsertRemove(t *testing.T) {
 	l = listOf("a", "a")
 	require.Equal(t, 2, l.Remove(0, []byte("a")))
 	require.Equal(t, 0, l.Len())
-	require.Equal(t, 0, l.nn)
+	require.Equal(t, int32(0), l.nn)
 }
 
 func TestListTrim(t *testing.T) {
@@ -296,10 +296,18 @@ func TestListModel(t *testing.T) {
 					}
 				}
 			case 10, 11:
-				for i := 0; i < 50; i++ {
-					v := []byte(fmt.Sprint(r.IntN(50)))
-					l.PushFront(v)
-					m = append([]string{string(v)}, m...)
+				var vals [][]byte
+				for i := r.IntN(40); i > 0; i-- {
+					vals = append(vals, val())
+				}
+				front := op == 10
+				l.PushMany(vals, front)
+				for _, v := range vals {
+					if front {
+						m = append([]string{string(v)}, m...)
+					} else {
+						m = append(m, string(v))
+					}
 				}
 			}
 			require.Equal(t, len(m), l.Len())
@@ -332,4 +340,14 @@ func BenchmarkListQueue(b *testing.B) {
 		l.PushBack(v)
 		l.PopFront()
 	}
+}
+
+func TestListMemoryUsage(t *testing.T) {
+	l := listOf("a", "b")
+	small := l.MemoryUsage()
+	require.Greater(t, small, int64(80))
+	for i := 0; i < 10000; i++ {
+		l.PushBack([]byte("some element"))
+	}
+	require.Greater(t, l.MemoryUsage(), small+10000*14)
 }

@@ -7,13 +7,10 @@ import (
 	"strconv"
 )
 
-// SetMaxIntsetEntries is Redis 7.0's default set-max-intset-entries.
-const SetMaxIntsetEntries = 512
-
 // Set is the value of a set key.
 //
 // A set whose members are all canonical integers (as Redis's string2ll
-// reads them) and that has at most SetMaxIntsetEntries members uses the
+// reads them) and that has at most Limits.SetMaxIntsetEntries members uses the
 // "intset" encoding: a sorted []int64, so it iterates in ascending order
 // like Redis's intset. Any other set uses the "hashtable" encoding, a
 // scanTable. The conversion is one-way.
@@ -70,10 +67,10 @@ func (s *Set) Len() int {
 func (s *Set) IsIntset() bool { return s.ht == nil }
 
 // Add adds m (copied) and reports whether it was new.
-func (s *Set) Add(m []byte) bool {
+func (s *Set) Add(m []byte, lim Limits) bool {
 	if s.ht == nil {
 		if n, ok := ParseInt64(m); ok {
-			return s.addInt(n)
+			return s.addInt(n, lim)
 		}
 		s.toTable()
 	}
@@ -85,10 +82,10 @@ func (s *Set) Add(m []byte) bool {
 }
 
 // AddMember adds a member taken from another set and reports whether it was new.
-func (s *Set) AddMember(m SetMember) bool {
+func (s *Set) AddMember(m SetMember, lim Limits) bool {
 	if !m.IsInt {
 		if s.ht == nil {
-			return s.Add(sbytes(m.Str))
+			return s.Add(sbytes(m.Str), lim)
 		}
 		if s.ht.find(m.Str) != nil {
 			return false
@@ -97,7 +94,7 @@ func (s *Set) AddMember(m SetMember) bool {
 		return true
 	}
 	if s.ht == nil {
-		return s.addInt(m.Int)
+		return s.addInt(m.Int, lim)
 	}
 	var buf [20]byte
 	b := strconv.AppendInt(buf[:0], m.Int, 10)
@@ -108,13 +105,13 @@ func (s *Set) AddMember(m SetMember) bool {
 	return true
 }
 
-func (s *Set) addInt(n int64) bool {
+func (s *Set) addInt(n int64, lim Limits) bool {
 	i, found := slices.BinarySearch(s.ints, n)
 	if found {
 		return false
 	}
 	s.ints = slices.Insert(s.ints, i, n)
-	if len(s.ints) > SetMaxIntsetEntries {
+	if len(s.ints) > lim.SetMaxIntsetEntries {
 		s.toTable()
 	}
 	return true
@@ -323,14 +320,14 @@ func SetInter(sets []*Set, fn func(m SetMember) bool) {
 
 // SetUnion returns the union of sets (nil ones count as empty), built like
 // Redis: an intset while every member is an integer.
-func SetUnion(sets []*Set) *Set {
+func SetUnion(sets []*Set, lim Limits) *Set {
 	dst := NewSet()
 	for _, s := range sets {
 		if s == nil {
 			continue
 		}
 		s.ForEach(func(m SetMember) bool {
-			dst.AddMember(m)
+			dst.AddMember(m, lim)
 			return true
 		})
 	}
@@ -339,7 +336,7 @@ func SetUnion(sets []*Set) *Set {
 
 // SetDiff returns the members of sets[0] that are in none of the other
 // sets (nil ones count as empty).
-func SetDiff(sets []*Set) *Set {
+func SetDiff(sets []*Set, lim Limits) *Set {
 	dst := NewSet()
 	if len(sets) == 0 || sets[0] == nil {
 		return dst
@@ -356,7 +353,7 @@ func SetDiff(sets []*Set) *Set {
 				return true
 			}
 		}
-		dst.AddMember(m)
+		dst.AddMember(m, lim)
 		return true
 	})
 	return dst

@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+var testLim = DefaultLimits()
+
 func setMembers(s *Set) []string {
 	var out []string
 	s.ForEach(func(m SetMember) bool {
@@ -20,7 +22,7 @@ func setMembers(s *Set) []string {
 func newSetOf(ms ...string) *Set {
 	s := NewSet()
 	for _, m := range ms {
-		s.Add([]byte(m))
+		s.Add([]byte(m), testLim)
 	}
 	return s
 }
@@ -55,14 +57,14 @@ func TestSetIntsetSortedAndConversion(t *testing.T) {
 	}
 
 	s := NewSet()
-	for i := 0; i < SetMaxIntsetEntries; i++ {
-		require.True(t, s.Add([]byte(fmt.Sprint(i))))
+	for i := 0; i < testLim.SetMaxIntsetEntries; i++ {
+		require.True(t, s.Add([]byte(fmt.Sprint(i)), testLim))
 	}
 	require.Equal(t, "intset", s.Encoding())
-	require.False(t, s.Add([]byte("0")))
-	require.True(t, s.Add([]byte("-1")))
+	require.False(t, s.Add([]byte("0"), testLim))
+	require.True(t, s.Add([]byte("-1"), testLim))
 	require.Equal(t, "hashtable", s.Encoding())
-	require.Equal(t, SetMaxIntsetEntries+1, s.Len())
+	require.Equal(t, testLim.SetMaxIntsetEntries+1, s.Len())
 	require.True(t, s.Has([]byte("511")))
 	require.True(t, s.HasMember(SetMember{Int: 511, IsInt: true}))
 	require.False(t, s.Has([]byte("512")))
@@ -102,23 +104,23 @@ func TestSetAlgebra(t *testing.T) {
 	require.Equal(t, []string{"1", "2", "3", "4"}, collect(a, a))
 	require.Empty(t, collect(a, newSetOf("9")))
 
-	u := SetUnion([]*Set{a, nil, b})
+	u := SetUnion([]*Set{a, nil, b}, testLim)
 	require.Equal(t, "intset", u.Encoding())
 	require.Equal(t, []string{"1", "2", "3", "4", "5"}, setMembers(u))
-	u = SetUnion([]*Set{a, c})
+	u = SetUnion([]*Set{a, c}, testLim)
 	require.Equal(t, "hashtable", u.Encoding())
 	require.Equal(t, []string{"1", "2", "3", "4", "x"}, sorted(setMembers(u)))
 
-	d := SetDiff([]*Set{a, b})
+	d := SetDiff([]*Set{a, b}, testLim)
 	require.Equal(t, []string{"1", "2"}, setMembers(d))
-	require.Equal(t, 0, SetDiff([]*Set{a, b, a}).Len(), "same key subtracted")
-	require.Equal(t, 0, SetDiff([]*Set{nil, a}).Len())
-	require.Equal(t, []string{"x"}, setMembers(SetDiff([]*Set{c, a, nil})))
+	require.Equal(t, 0, SetDiff([]*Set{a, b, a}, testLim).Len(), "same key subtracted")
+	require.Equal(t, 0, SetDiff([]*Set{nil, a}, testLim).Len())
+	require.Equal(t, []string{"x"}, setMembers(SetDiff([]*Set{c, a, nil}, testLim)))
 	// a hashtable set whose members are all integers yields an intset result
 	h := newSetOf("x", "7", "3")
 	h.Remove([]byte("x"))
 	require.Equal(t, "hashtable", h.Encoding())
-	require.Equal(t, []string{"3", "7"}, setMembers(SetUnion([]*Set{h})))
+	require.Equal(t, []string{"3", "7"}, setMembers(SetUnion([]*Set{h}, testLim)))
 }
 
 func TestSetScanAndRandom(t *testing.T) {
@@ -129,7 +131,7 @@ func TestSetScanAndRandom(t *testing.T) {
 
 	big := NewSet()
 	for i := 0; i < 2000; i++ {
-		big.Add([]byte(fmt.Sprint("m", i)))
+		big.Add([]byte(fmt.Sprint("m", i)), testLim)
 	}
 	seen := map[string]int{}
 	cursor := uint64(0)
@@ -164,7 +166,7 @@ func TestSetDup(t *testing.T) {
 	for _, s := range []*Set{newSetOf("1", "2"), newSetOf("a", "b")} {
 		d := s.Dup().(*Set)
 		require.Equal(t, s.Encoding(), d.Encoding())
-		d.Add([]byte("zz"))
+		d.Add([]byte("zz"), testLim)
 		require.False(t, s.Has([]byte("zz")))
 		require.Equal(t, 2, s.Len())
 	}

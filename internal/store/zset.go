@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/rand/v2"
+	"unsafe"
 )
 
 // Sorted set encoding thresholds (zset-max-listpack-entries and
@@ -23,8 +24,9 @@ type ZSet struct {
 }
 
 type zbig struct {
-	sl zskiplist
-	d  zdict
+	sl    zskiplist
+	d     zdict
+	bytes int // total length of the members
 }
 
 // ZADD input flags.
@@ -101,12 +103,16 @@ func (b *zbig) insertNew(member string, score float64) *znode {
 	x.hash = uint32(maphash.String(zsetSeed, member))
 	b.sl.insertNode(x)
 	b.d.add(x)
+	b.bytes += len(member)
 	return x
 }
 
 func (b *zbig) find(m []byte) *znode { return b.d.find(bstr(m), zhash(m)) }
 
-func (b *zbig) drop(x *znode) { b.d.remove(x) }
+func (b *zbig) drop(x *znode) {
+	b.d.remove(x)
+	b.bytes -= len(x.member)
+}
 
 // Score returns the score of member m.
 func (z *ZSet) Score(m []byte) (float64, bool) {
@@ -167,6 +173,7 @@ func (z *ZSet) Add(m []byte, score float64, flags int) (float64, int) {
 	x.hash = uint32(h)
 	b.sl.insertNode(x)
 	b.d.add(x)
+	b.bytes += len(m)
 	return score, ZAddAdded
 }
 
@@ -198,7 +205,7 @@ func (z *ZSet) Remove(m []byte) bool {
 			return false
 		}
 		z.big.sl.remove(x)
-		z.big.d.remove(x)
+		z.big.drop(x)
 		z.big.d.maybeShrink()
 		return true
 	}
@@ -513,6 +520,19 @@ func (z *ZSet) Scan(cursor uint64, fn func(member []byte, score float64)) uint64
 		return 0
 	}
 	return z.big.d.scan(cursor, func(x *znode) { fn(sbytes(x.member), x.score) })
+}
+
+// MemoryUsage estimates the heap bytes the set occupies.
+func (z *ZSet) MemoryUsage() int64 {
+	if z.big == nil {
+		return int64(48 + cap(z.small.ents)*int(unsafe.Sizeof(zent{})) + cap(z.small.data))
+	}
+	b := z.big
+	n := int64(b.sl.length)
+	// a node with 4/3 levels on average, its member and its bucket slot
+	perNode := int64(znodeSize) + 4*int64(zlevelSize)/3 + 8
+	buckets := int64(len(b.d.t[0])+len(b.d.t[1])) * 8
+	return 64 + n*perNode + int64(b.bytes) + buckets
 }
 
 // Dup returns a deep copy with the same encoding (COPY).

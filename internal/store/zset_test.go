@@ -41,6 +41,15 @@ func checkAgainst(t *testing.T, z *ZSet, m model) {
 	} else {
 		require.Equal(t, want, got)
 	}
+	if z.big != nil {
+		total := 0
+		for _, p := range want {
+			total += len(p.Member)
+		}
+		require.Equal(t, total, z.big.bytes)
+		require.Equal(t, len(want), z.big.d.len())
+	}
+	require.Positive(t, z.MemoryUsage())
 	// reverse iteration and ranks
 	var rev []ZPair
 	for it := z.IterAt(z.Len()-1, true); it.Valid(); it.Next() {
@@ -73,8 +82,29 @@ func TestZSetRandomOps(t *testing.T) {
 			m := model{}
 			for step := 0; step < 4000; step++ {
 				mem := fmt.Sprintf("m%d", r.IntN(size))
-				switch r.IntN(4) {
-				case 0, 1:
+				switch r.IntN(12) {
+				case 4:
+					if n := z.Len(); n > 0 {
+						a := r.IntN(n)
+						b := min(n-1, a+r.IntN(3))
+						want := m.sorted()
+						require.Equal(t, b-a+1, z.RemoveRank(a, b))
+						for _, p := range want[a : b+1] {
+							delete(m, p.Member)
+						}
+					}
+				case 5:
+					lo := float64(r.IntN(50))
+					sr := ScoreRange{Min: lo, Max: lo + float64(r.IntN(3)), MinEx: r.IntN(2) == 0}
+					n := 0
+					for k, v := range m {
+						if sr.GteMin(v) && sr.LteMax(v) {
+							delete(m, k)
+							n++
+						}
+					}
+					require.Equal(t, n, z.RemoveScore(&sr))
+				case 0, 1, 6, 7, 8, 9, 10, 11:
 					sc := float64(r.IntN(50))
 					_, out := z.Add([]byte(mem), sc, 0)
 					_, had := m[mem]

@@ -1,0 +1,365 @@
+package rdb
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+)
+
+// DecoderOptions configures a Decoder. The zero value is usable.
+type DecoderOptions struct {
+	// Size is the total number of input bytes when known (file size, the
+	// $<len> of a replication payload). 0 means: detect it from readers
+	// that know their length (*os.File, *bytes.Reader, *strings.Reader...),
+	// otherwise unknown. Lengths read from the input are checked against the
+	// bytes left when the size is known.
+	Size int64
+	// MaxStringLen bounds every string/blob length (0: DefaultMaxStringLen).
+	MaxStringLen uint64
+	// Databases, when > 0, makes SELECTDB of a db >= Databases an error
+	// (Redis exits in that case).
+	Databases int
+	// SkipChecksum disables the CRC64 verification at the end.
+	SkipChecksum bool
+}
+
+// RecordKind identifies what a Record holds.
+type RecordKind uint8
+
+// Record kinds.
+const (
+	// RecordAux is an AUX field (AuxKey, AuxValue).
+	RecordAux RecordKind = iota + 1
+	// RecordFunction is a function library (Function holds its source,
+	// "#!lua name=...\n..."; 7.0-rc FUNCTION records are converted to it).
+	RecordFunction
+	// RecordSelectDB switches the current database (DB).
+	RecordSelectDB
+	// RecordResizeDB is the size hint of the current database (DBSize,
+	// ExpiresSize).
+	RecordResizeDB
+	// RecordEntry is a key (Entry).
+	RecordEntry
+)
+
+// Record is one item of an RDB file.
+type Record struct {
+	Kind        RecordKind
+	AuxKey      []byte
+	AuxValue    []byte
+	Function    []byte
+	DB          int
+	DBSize      uint64
+	ExpiresSize uint64
+	Entry       Entry
+}
+
+// Decoder reads an RDB file record by record.
+//
+// The decoder reads exactly the bytes of the RDB (through the EOF opcode and
+// checksum) when given a *bufio.Reader, so the caller can keep reading what
+// follows (a replication stream, the $EOF:<mark> trailer). With any other
+// reader it buffers ahead.
+type Decoder struct {
+	r       *reader
+	v       valueReader
+	opts    DecoderOptions
+	version int
+	db      int
+	done    bool
+	err     error
+	empty   int
+	crc     uint64 // stored checksum, once read
+}
+
+// NewDecoder returns a decoder reading from r. opts may be nil.
+func NewDecoder(r io.Reader, opts *DecoderOptions) *Decoder {
+	var o DecoderOptions
+	if opts != nil {
+		o = *opts
+	}
+	size := o.Size
+	if size <= 0 {
+		size = inputSize(r)
+	}
+	rd := newReader(r, size, o.MaxStringLen)
+	return &Decoder{r: rd, v: valueReader{r: rd}, opts: o}
+}
+
+// inputSize returns the number of bytes left in r when r can tell, else -1.
+func inputSize(r io.Reader) int64 {
+	switch x := r.(type) {
+	case interface{ Len() int }:
+		return int64(x.Len())
+	case *os.File:
+		st, err := x.Stat()
+		if err != nil || !st.Mode().IsRegular() {
+			return -1
+		}
+		pos, err := x.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return -1
+		}
+		return st.Size() - pos
+	}
+	return -1
+}
+
+// Version returns the RDB version from the header (0 before the first Next).
+func (d *Decoder) Version() int { return d.version }
+
+// Offset returns the number of input bytes consumed so far.
+func (d *Decoder) Offset() int64 { return d.r.off }
+
+// EmptyKeysSkipped returns how many keys holding empty aggregates were
+// skipped (Redis skips them too, with a warning).
+func (d *Decoder) EmptyKeysSkipped() int { return d.empty }
+
+// Checksum returns the CRC64 stored at the end of the file (valid after Next
+// returned io.EOF; 0 means the file was written without a checksum).
+func (d *Decoder) Checksum() uint64 { return d.crc }
+
+// readHeader reads and checks "REDIS" + 4 digit version.
+func (d *Decoder) readHeader() error {
+	var h [9]byte
+	if err := d.r.readFull(h[:]); err != nil {
+		return fmt.Errorf("rdb: reading header: %w", err)
+	}
+	if string(h[:5]) != "REDIS" {
+		return ErrSignature
+	}
+	ver, err := strconv.Atoi(string(h[5:]))
+	if err != nil || ver < 1 || ver > Version {
+		// atoi semantics: leading digits only.
+		n := 0
+		for _, c := range h[5:] {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		return &VersionError{Version: n}
+	}
+	d.version = ver
+	return nil
+}
+
+// Next returns the next record. At the end of the file it verifies the
+// checksum and returns io.EOF. Errors are sticky.
+func (d *Decoder) Next() (Record, error) {
+	if d.err != nil {
+		return Record{}, d.err
+	}
+	rec, err := d.next()
+	if err != nil {
+		d.err = err
+	}
+	return rec, err
+}
+
+// fail wraps an error with the offset of the record being decoded.
+func (d *Decoder) fail(start int64, format string, args ...any) error {
+	return fmt.Errorf("rdb: at offset %d: %w", start, fmt.Errorf(format, args...))
+}
+
+func (d *Decoder) next() (Record, error) {
+	if d.done {
+		return Record{}, io.EOF
+	}
+	if d.version == 0 {
+		if err := d.readHeader(); err != nil {
+			return Record{}, err
+		}
+	}
+	expire, idle, freq := int64(0), int64(-1), -1
+	for {
+		start := d.r.off
+		op, err := d.r.readByte()
+		if err != nil {
+			return Record{}, d.fail(start, "reading opcode: %w", err)
+		}
+		switch op {
+		case opEOF:
+			return Record{}, d.finish()
+		case opExpireTime:
+			p, err := d.r.readSmall(4)
+			if err != nil {
+				return Record{}, d.fail(start, "reading expire time: %w", err)
+			}
+			secs := int32(uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24)
+			expire = normalizeExpire(int64(secs) * 1000)
+		case opExpireTimeMs:
+			u, err := d.r.readUint64LE()
+			if err != nil {
+				return Record{}, d.fail(start, "reading expire time: %w", err)
+			}
+			expire = normalizeExpire(int64(u))
+		case opFreq:
+			b, err := d.r.readByte()
+			if err != nil {
+				return Record{}, d.fail(start, "reading LFU frequency: %w", err)
+			}
+			freq = int(b)
+		case opIdle:
+			n, err := d.r.readLen()
+			if err != nil {
+				return Record{}, d.fail(start, "reading LRU idle time: %w", err)
+			}
+			idle = int64(n & (1<<63 - 1))
+		case opSelectDB:
+			n, err := d.r.readLen()
+			if err != nil {
+				return Record{}, d.fail(start, "reading SELECTDB: %w", err)
+			}
+			if (d.opts.Databases > 0 && n >= uint64(d.opts.Databases)) || n > 1<<31-1 {
+				return Record{}, d.fail(start, "%w: SELECTDB %d: data file was created with a server configured to handle more databases", ErrLimit, n)
+			}
+			d.db = int(n)
+			return Record{Kind: RecordSelectDB, DB: d.db}, nil
+		case opResizeDB:
+			size, err := d.r.readLen()
+			if err != nil {
+				return Record{}, d.fail(start, "reading RESIZEDB: %w", err)
+			}
+			exp, err := d.r.readLen()
+			if err != nil {
+				return Record{}, d.fail(start, "reading RESIZEDB: %w", err)
+			}
+			return Record{Kind: RecordResizeDB, DB: d.db, DBSize: size, ExpiresSize: exp}, nil
+		case opAux:
+			k, err := d.r.readString()
+			if err != nil {
+				return Record{}, d.fail(start, "reading AUX key: %w", err)
+			}
+			v, err := d.r.readString()
+			if err != nil {
+				return Record{}, d.fail(start, "reading AUX %q: %w", k, err)
+			}
+			return Record{Kind: RecordAux, AuxKey: k, AuxValue: v}, nil
+		case opModuleAux:
+			id, err := d.r.readLen()
+			if err != nil {
+				return Record{}, d.fail(start, "reading module aux: %w", err)
+			}
+			return Record{}, d.fail(start, "%w: the RDB file contains AUX module data I can't load: no matching module '%s'", ErrUnsupported, moduleTypeName(id))
+		case opFunction2:
+			code, err := d.r.readString()
+			if err != nil {
+				return Record{}, d.fail(start, "failed loading library payload: %w", err)
+			}
+			return Record{Kind: RecordFunction, Function: code}, nil
+		case opFunction:
+			code, err := readOldFunction(d.r)
+			if err != nil {
+				return Record{}, d.fail(start, "%w", err)
+			}
+			return Record{Kind: RecordFunction, Function: code}, nil
+		default:
+			if !isObjectType(int(op)) && op != TypeSetListpack {
+				return Record{}, d.fail(start, "%w: unknown opcode or object type %d", ErrCorrupt, op)
+			}
+			key, err := d.r.readString()
+			if err != nil {
+				return Record{}, d.fail(start, "reading key: %w", err)
+			}
+			val, err := d.v.readValue(int(op))
+			if errors.Is(err, errEmptyKey) {
+				d.empty++
+				expire, idle, freq = 0, -1, -1
+				continue
+			}
+			if err != nil {
+				return Record{}, d.fail(start, "key %q (db %d, type %d): %w", truncKey(key), d.db, op, err)
+			}
+			return Record{Kind: RecordEntry, Entry: Entry{DB: d.db, Key: key, Value: val,
+				ExpireMs: expire, Idle: idle, Freq: freq}}, nil
+		}
+	}
+}
+
+// normalizeExpire maps stored expire times to Entry.ExpireMs (0 = none).
+func normalizeExpire(ms int64) int64 {
+	if ms <= 0 {
+		return 1
+	}
+	return ms
+}
+
+// truncKey shortens a key for error messages.
+func truncKey(k []byte) string {
+	if len(k) > 64 {
+		return string(k[:64]) + "..."
+	}
+	return string(k)
+}
+
+// readOldFunction reads a 7.0-rc FUNCTION record and converts it to the
+// library source form Redis 7.0 uses.
+func readOldFunction(r *reader) ([]byte, error) {
+	name, err := r.readString()
+	if err != nil {
+		return nil, fmt.Errorf("failed loading library name: %w", err)
+	}
+	engine, err := r.readString()
+	if err != nil {
+		return nil, fmt.Errorf("failed loading engine name: %w", err)
+	}
+	hasDesc, err := r.readLen()
+	if err != nil {
+		return nil, fmt.Errorf("failed loading library description indicator: %w", err)
+	}
+	if hasDesc != 0 {
+		if _, err := r.readString(); err != nil {
+			return nil, fmt.Errorf("failed loading library description: %w", err)
+		}
+	}
+	blob, err := r.readString()
+	if err != nil {
+		return nil, fmt.Errorf("failed loading library blob: %w", err)
+	}
+	out := make([]byte, 0, len(engine)+len(name)+len(blob)+10)
+	out = append(out, "#!"...)
+	out = append(out, engine...)
+	out = append(out, " name="...)
+	out = append(out, name...)
+	out = append(out, '\n')
+	return append(out, blob...), nil
+}
+
+// finish reads and verifies the checksum after the EOF opcode.
+func (d *Decoder) finish() error {
+	d.done = true
+	if d.version < 5 {
+		return io.EOF
+	}
+	expected := d.r.crc
+	stored, err := d.r.readUint64LE()
+	if err != nil {
+		return fmt.Errorf("rdb: reading checksum: %w", err)
+	}
+	d.crc = stored
+	if stored != 0 && !d.opts.SkipChecksum && stored != expected {
+		return fmt.Errorf("%w: expected %016x, file has %016x", ErrChecksum, expected, stored)
+	}
+	return io.EOF
+}
+
+// Walk decodes a whole RDB from r, calling fn for every record. It returns
+// nil at the end of a valid file.
+func Walk(r io.Reader, opts *DecoderOptions, fn func(*Record) error) error {
+	d := NewDecoder(r, opts)
+	for {
+		rec, err := d.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(&rec); err != nil {
+			return err
+		}
+	}
+}
