@@ -257,7 +257,7 @@ func parseStreamNode(lp []byte, master StreamID, s *Stream) error {
 		if !ok {
 			return nil, corruptf("stream node: missing %s", what)
 		}
-		return e.appendTo(nil), nil
+		return e.appendTo(make([]byte, 0, e.textLen())), nil
 	}
 	count, err := nextInt("entry count")
 	if err != nil {

@@ -120,7 +120,11 @@ func (e *valueEncoder) writeStreamNode(n *streamNode) {
 
 // writeStream writes a STREAM_LISTPACKS_2 body, packing entries into nodes
 // the way consecutive XADDs would.
-func (e *valueEncoder) writeStream(s *Stream) error {
+func (e *valueEncoder) writeStream(s *Stream) error { return e.writeStreamVersion(s, true) }
+
+// writeStreamVersion writes a stream body; v2=false omits the fields that
+// RDB type 15 (Redis 5.0-6.2) lacks.
+func (e *valueEncoder) writeStreamVersion(s *Stream, v2 bool) error {
 	for i := range s.Entries {
 		if len(s.Entries[i].Fields)%2 != 0 {
 			return fmt.Errorf("rdb: stream entry %d-%d has an odd number of fields", s.Entries[i].ID.Ms, s.Entries[i].ID.Seq)
@@ -128,6 +132,9 @@ func (e *valueEncoder) writeStream(s *Stream) error {
 		if i > 0 && !s.Entries[i-1].ID.less(s.Entries[i].ID) {
 			return fmt.Errorf("rdb: stream entries are not in increasing ID order")
 		}
+	}
+	if k := len(s.Entries); k > 0 && s.LastID.less(s.Entries[k-1].ID) {
+		return fmt.Errorf("rdb: stream last ID is smaller than its last entry")
 	}
 	maxBytes := e.cfg.StreamNodeMaxBytes
 	if maxBytes <= 0 || maxBytes > streamListpackMaxSize {
@@ -166,22 +173,16 @@ func (e *valueEncoder) writeStream(s *Stream) error {
 		start = end
 	}
 	last, first := s.LastID, s.FirstID
-	if k := len(s.Entries); k > 0 {
-		if last.less(s.Entries[k-1].ID) {
-			last = s.Entries[k-1].ID
-		}
-		if first.isZero() {
-			first = s.Entries[0].ID
-		}
-	}
 	e.w.writeLen(uint64(len(s.Entries)))
 	e.w.writeLen(last.Ms)
 	e.w.writeLen(last.Seq)
-	e.w.writeLen(first.Ms)
-	e.w.writeLen(first.Seq)
-	e.w.writeLen(s.MaxDeletedID.Ms)
-	e.w.writeLen(s.MaxDeletedID.Seq)
-	e.w.writeLen(s.EntriesAdded)
+	if v2 {
+		e.w.writeLen(first.Ms)
+		e.w.writeLen(first.Seq)
+		e.w.writeLen(s.MaxDeletedID.Ms)
+		e.w.writeLen(s.MaxDeletedID.Seq)
+		e.w.writeLen(s.EntriesAdded)
+	}
 	// Groups, consumers and PELs in radix tree (byte) order.
 	groups := make([]*StreamGroup, len(s.Groups))
 	for i := range s.Groups {
@@ -193,7 +194,9 @@ func (e *valueEncoder) writeStream(s *Stream) error {
 		e.w.writeString(g.Name)
 		e.w.writeLen(g.LastID.Ms)
 		e.w.writeLen(g.LastID.Seq)
-		if g.EntriesRead < 0 {
+		if !v2 {
+			// no entries_read in version 1
+		} else if g.EntriesRead < 0 {
 			e.w.writeLen(math.MaxUint64)
 		} else {
 			e.w.writeLen(uint64(g.EntriesRead))

@@ -37,6 +37,9 @@ type Client struct {
 	// needs its first key); it aliases the read buffer like the args.
 	routeArgs [][]byte
 
+	// ctx is reused by every command of this client (dispatch.go call).
+	ctx Ctx
+
 	// MULTI state
 	InMulti    bool
 	MultiDirty bool // a queueing error happened: EXEC replies EXECABORT

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/redcluster/redcluster/internal/cluster"
 	"github.com/redcluster/redcluster/internal/resp"
@@ -45,6 +48,7 @@ func clusterCommands() []*Command {
 			"O(N) where N is the number of bytes in the key"),
 		sub("links", 2, FlagStale, cmdClusterLinks, "7.0.0", slow, "Returns a list of all TCP links to and from peer nodes in cluster",
 			"O(N) where N is the total number of Cluster nodes"),
+		sub("meet", -4, admin, cmdClusterMeet, "3.0.0", adminCats, "Force a node cluster to handshake with another node", "O(1)"),
 		sub("myid", 2, FlagStale, cmdClusterMyID, "3.0.0", slow, "Return the node id", "O(1)"),
 		sub("nodes", 2, FlagStale, cmdClusterNodes, "3.0.0", slow, "Get Cluster config for the node",
 			"O(N) where N is the total number of Cluster nodes"),
@@ -81,12 +85,13 @@ func clusterCommands() []*Command {
 // clusterRouter is the Router of cluster mode: it turns a dispatched
 // command into a cluster.Query and asks the cluster state.
 type clusterRouter struct {
-	s  *Server
-	st *cluster.State
+	s   *Server
+	st  *cluster.State
+	bus *cluster.Bus
 }
 
 // initCluster creates the cluster state (loading or creating nodes.conf),
-// installs the router and starts the state's cron.
+// its bus (bound by Listen, run by Serve) and installs the router.
 func (s *Server) initCluster() error {
 	cfg := s.Cfg
 	port, cport := cfg.Port, cfg.ClusterPort
@@ -110,9 +115,86 @@ func (s *Server) initCluster() error {
 	if err != nil {
 		return err
 	}
-	s.Router = &clusterRouter{s: s, st: st}
-	go st.Run(s.closing)
+	busPort := cfg.ClusterPort
+	if busPort == 0 {
+		busPort = cfg.Port + 10000
+	}
+	bus := cluster.NewBus(st, cluster.BusOptions{
+		Listen:       busListenAddrs(cfg.Bind, busPort),
+		OnPublish:    func(ch, msg []byte, shard bool) { s.Publish(nil, ch, msg, shard) },
+		OnLostSlots:  func(lost []int) { s.dropShardSlots(nil, lost) },
+		OnDeleteKeys: s.deleteKeysInSlots,
+		OnSetMaster: func(id, ip string, port int) {
+			s.Log.Info().Str("master", id).Msg("Replication from " + ip + ":" + strconv.Itoa(port) + " is not implemented yet")
+		},
+		Log: s.Log,
+	})
+	s.Router = &clusterRouter{s: s, st: st, bus: bus}
 	return nil
+}
+
+// busListenAddrs maps the bind addresses to host:port listeners of the
+// cluster bus (the bus listens where the clients do).
+func busListenAddrs(bind []string, port int) []string {
+	if len(bind) == 0 {
+		bind = []string{"*"}
+	}
+	p := strconv.Itoa(port)
+	var out []string
+	for _, a := range bind {
+		a = strings.TrimPrefix(a, "-")
+		switch a {
+		case "*":
+			a = "0.0.0.0"
+		case "::*":
+			a = "::"
+		}
+		out = append(out, net.JoinHostPort(a, p))
+	}
+	return out
+}
+
+// listenCluster binds the cluster bus port (Listen, cluster mode only).
+func (s *Server) listenCluster() error {
+	if r, ok := s.Router.(*clusterRouter); ok {
+		return r.bus.Listen()
+	}
+	return nil
+}
+
+// startCluster runs the cluster bus until Close (Serve, cluster mode only).
+func (s *Server) startCluster() {
+	if r, ok := s.Router.(*clusterRouter); ok {
+		r.bus.Start(s.closing, &s.wg)
+	}
+}
+
+// clusterPublish propagates a client's PUBLISH / SPUBLISH over the bus.
+func (s *Server) clusterPublish(channel, message []byte, shard bool) {
+	if r, ok := s.Router.(*clusterRouter); ok {
+		r.bus.Publish(channel, message, shard)
+	}
+}
+
+// deleteKeysInSlots deletes every key of the given slots (a master lost
+// them to a node with a greater configEpoch and stays a master).
+func (s *Server) deleteKeysInSlots(ss []int) {
+	db := s.KS.DBs[0]
+	for _, slot := range ss {
+		s.KS.Lock(slot)
+		var keys []string
+		db.ForEachInSlot(slot, func(k string, _ *store.Object) bool {
+			keys = append(keys, k)
+			return true
+		})
+		for _, k := range keys {
+			db.DeleteSlot(slot, k)
+		}
+		s.KS.Unlock(slot)
+		for _, k := range keys {
+			s.touchWatchedString(0, k)
+		}
+	}
 }
 
 // clusterConfigPath resolves cluster-config-file. The config loader chdirs
@@ -139,6 +221,9 @@ func (s *Server) clusterSettings() cluster.Settings {
 	set.AllowReadsWhenDown = s.Cfg.ClusterAllowReadsWhenDown
 	set.AllowPubsubshardWhenDown = s.Cfg.ClusterAllowPubsubshardWhenDown
 	set.EndpointType = s.Cfg.ClusterPreferredEndpointType
+	set.AllowReplicaMigration = s.Cfg.ClusterAllowReplicaMigration
+	set.AnnounceIP = s.Cfg.ClusterAnnounceIP
+	set.AnnounceHostname = s.Cfg.ClusterAnnounceHostname
 	return set
 }
 
@@ -423,10 +508,49 @@ func cmdClusterKeySlot(c *Ctx) {
 }
 
 func cmdClusterLinks(c *Ctx) {
-	if clusterOf(c) == nil {
+	st := clusterOf(c)
+	if st == nil {
 		return
 	}
-	c.W.Array(0)
+	bus := c.S.Router.(*clusterRouter).bus
+	links := st.Links()
+	w := c.W
+	w.Array(len(links))
+	for _, l := range links {
+		events, alloc, used := bus.LinkStats(l.ID)
+		w.Map(6)
+		w.BulkString("direction")
+		if l.Inbound {
+			w.BulkString("from")
+		} else {
+			w.BulkString("to")
+		}
+		w.BulkString("node")
+		w.BulkString(l.Node)
+		w.BulkString("create-time")
+		w.Int(l.CreateTime)
+		w.BulkString("events")
+		w.BulkString(events)
+		w.BulkString("send-buffer-allocated")
+		w.Int(alloc)
+		w.BulkString("send-buffer-used")
+		w.Int(used)
+	}
+}
+
+func cmdClusterMeet(c *Ctx) {
+	st := clusterOf(c)
+	if st == nil {
+		return
+	}
+	if len(c.Args) != 4 && len(c.Args) != 5 {
+		subcmdSyntaxError(c)
+		return
+	}
+	if replyErr(c, st.Meet(c.Args[2:])) {
+		return
+	}
+	c.W.OK()
 }
 
 func cmdClusterMyID(c *Ctx) {

@@ -69,10 +69,12 @@ func cmdSunsubscribe(c *Ctx) { c.S.unsubscribe(c.C, kindShard, c.Args[1:]) }
 
 func cmdPublish(c *Ctx) {
 	c.W.Int(int64(c.S.Publish(c.C, c.Args[1], c.Args[2], false)))
+	c.S.clusterPublish(c.Args[1], c.Args[2], false)
 }
 
 func cmdSpublish(c *Ctx) {
 	c.W.Int(int64(c.S.Publish(c.C, c.Args[1], c.Args[2], true)))
+	c.S.clusterPublish(c.Args[1], c.Args[2], true)
 }
 
 // subcmdSyntaxError is Redis's addReplySubcommandSyntaxError.

@@ -165,6 +165,17 @@ func zsWrite(c *Ctx, key []byte) (*store.ZSet, bool) {
 	return o.Val.(*store.ZSet), true
 }
 
+// zsLimits returns the configured zset-max-listpack-entries and
+// zset-max-listpack-value.
+func zsLimits(c *Ctx) store.ZSetLimits {
+	s := c.S
+	s.cfgMu.RLock()
+	e, v := s.Cfg.ZsetMaxListpackEntries, s.Cfg.ZsetMaxListpackValue
+	s.cfgMu.RUnlock()
+	const maxInt = int64(^uint(0) >> 1)
+	return store.ZSetLimits{MaxListpackEntries: int(min(e, maxInt)), MaxListpackValue: int(min(v, maxInt))}
+}
+
 // zsChanged records n changes to key (n >= 1).
 func zsChanged(c *Ctx, key []byte, n int) {
 	c.Modified(key)
@@ -286,16 +297,20 @@ options:
 	}
 	added, updated, processed := 0, 0, 0
 	var score float64
+	var lim store.ZSetLimits // only read while the set is compact
 	if z == nil {
 		if xx {
 			zsAddReply(c, incr, ch, 0, 0, 0, 0)
 			return
 		}
-		z = store.NewZSetFor(len(args[i+1]))
+		lim = zsLimits(c)
+		z = store.NewZSetFor(len(args[i+1]), lim)
 		c.DB.Set(key, &store.Object{Type: store.TypeZSet, Val: z})
+	} else if z.IsCompact() {
+		lim = zsLimits(c)
 	}
 	for j := 0; j < elements; j++ {
-		ns, out := z.Add(args[i+2*j+1], scores[j], flags)
+		ns, out := z.Add(args[i+2*j+1], scores[j], flags, lim)
 		if out&store.ZAddNaN != 0 {
 			if added+updated > 0 {
 				zsChanged(c, key, added+updated)

@@ -38,10 +38,12 @@ type zsRangeSink struct {
 	mark       int // deferred reply length position, -1 when known
 	n          int
 	pairs      []store.ZPair
+	length     int // the length given to begin (-1: unknown)
 }
 
 // begin starts the result; length is -1 when unknown.
 func (s *zsRangeSink) begin(length int) {
+	s.length = length
 	if s.store {
 		return
 	}
@@ -91,12 +93,33 @@ func (s *zsRangeSink) finish(dst []byte, reverse bool) {
 		}
 		return
 	}
+	lim := zsLimits(c)
+	zsListpackPrefix(s.pairs, s.length, lim)
 	if reverse {
 		slices.Reverse(s.pairs)
 	}
-	c.DB.Set(dst, &store.Object{Type: store.TypeZSet, Val: store.NewZSetFromSorted(s.pairs)})
+	c.DB.Set(dst, &store.Object{Type: store.TypeZSet, Val: store.NewZSetFromSorted(s.pairs, lim)})
 	c.Modified(dst)
 	c.W.Int(int64(s.n))
+}
+
+// zsListpackPrefix reproduces a detail of ZRANGESTORE: Redis adds the
+// elements one by one to a listpack destination (unless the known length
+// already exceeds the limit), converting it to a skiplist when an element
+// breaks a limit. Scores that went through the listpack lost the sign of
+// a negative zero; later ones keep it.
+func zsListpackPrefix(pairs []store.ZPair, length int, lim store.ZSetLimits) {
+	if length > lim.MaxListpackEntries {
+		return
+	}
+	for i := range pairs {
+		if i+1 > lim.MaxListpackEntries || len(pairs[i].Member) > lim.MaxListpackValue {
+			return
+		}
+		if pairs[i].Score == 0 {
+			pairs[i].Score = 0
+		}
+	}
 }
 
 func cmdZRange(c *Ctx)    { zsRangeGeneric(c, 1, false, zsRangeAuto, zsDirAuto) }

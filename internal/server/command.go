@@ -89,10 +89,14 @@ type Command struct {
 	Since      string // COMMAND DOCS since
 	Summary    string
 	Complexity string
+	fullName   string // set by Table.Add
 }
 
 // FullName is "get" or "config|get", as used in error messages.
 func (cmd *Command) FullName() string {
+	if cmd.fullName != "" {
+		return cmd.fullName
+	}
 	if cmd.Parent != nil {
 		return cmd.Parent.Name + "|" + cmd.Name
 	}
@@ -128,8 +132,10 @@ type Table map[string]*Command
 // Add registers commands, linking subcommands to their parent.
 func (t Table) Add(cmds ...*Command) {
 	for _, c := range cmds {
+		c.fullName = c.Name
 		for _, sub := range c.Subs {
 			sub.Parent = c
+			sub.fullName = c.Name + "|" + sub.Name
 		}
 		if c.Keys != nil {
 			c.Flags |= FlagMovableKeys

@@ -16,7 +16,8 @@ type Router interface {
 // dispatch runs one request the way Redis 7.0's processCommand does.
 func (s *Server) dispatch(c *Client, args [][]byte) {
 	s.Stats.Commands.Add(1)
-	c.lastIO.Store(nowMs())
+	now := nowMs()
+	c.lastIO.Store(now)
 	cmd := s.Cmds.Lookup(args[0])
 	if cmd == nil {
 		s.rejectInMulti(c, unknownCommandError(args))
@@ -80,26 +81,29 @@ func (s *Server) dispatch(c *Client, args [][]byte) {
 		c.W.Status("QUEUED")
 		return
 	}
-	s.call(c, cmd, args, slotList, false)
+	s.call(c, cmd, args, slotList, now)
 }
 
-// call runs a command's handler with the locks of its key slots held.
-// inExec is true when EXEC already holds the locks.
-func (s *Server) call(c *Client, cmd *Command, args [][]byte, slotList []int, inExec bool) {
-	ctx := Ctx{S: s, C: c, Cmd: cmd, Args: args, W: c.W, DB: s.KS.DBs[c.DB], Now: nowMs(), locked: inExec}
-	if !inExec && len(slotList) > 0 {
+// call runs a command's handler with the locks of its key slots held. The
+// Ctx lives in the client and is reused, so a command costs no allocation;
+// no handler may keep the *Ctx after it returns.
+func (s *Server) call(c *Client, cmd *Command, args [][]byte, slotList []int, now int64) {
+	ctx := &c.ctx
+	*ctx = Ctx{S: s, C: c, Cmd: cmd, Args: args, W: c.W, DB: s.KS.DBs[c.DB], Now: now}
+	if len(slotList) > 0 {
 		s.KS.LockSlots(slotList)
 		ctx.locked = true
-		cmd.Handler(&ctx)
+		cmd.Handler(ctx)
 		s.KS.UnlockSlots(slotList)
 	} else {
-		cmd.Handler(&ctx)
+		cmd.Handler(ctx)
 	}
 	c.LastCmd = cmd.FullName()
 	if ctx.Dirty > 0 {
 		s.Stats.Dirty.Add(int64(ctx.Dirty))
 	}
-	s.afterCommand(&ctx)
+	s.afterCommand(ctx)
+	ctx.Args = nil
 }
 
 func isMultiControl(cmd *Command) bool {

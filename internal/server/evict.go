@@ -163,7 +163,7 @@ func sampleUint(s metrics.Sample) uint64 {
 	return 0
 }
 
-// gcSlack is the share of maxmemory (1/gcSlackDiv) allocated since the
+// gcSlackDiv sets the share of maxmemory (1/gcSlackDiv) allocated since the
 // last GC that eviction treats as possible garbage: beyond it a background
 // GC is started to measure the truth, and only the excess over it is
 // evicted, so that garbage does not make eviction empty the keyspace.

@@ -145,6 +145,10 @@ func (s *Server) Listen() error {
 	if len(s.listeners) == 0 {
 		return errors.New("failed listening on any address")
 	}
+	if err := s.listenCluster(); err != nil {
+		s.closeListeners()
+		return err
+	}
 	return nil
 }
 
@@ -169,6 +173,7 @@ func (s *Server) Addr() net.Addr { return s.listeners[0].Addr() }
 // Serve accepts connections until Close.
 func (s *Server) Serve() {
 	s.startCron()
+	s.startCluster()
 	for _, ln := range s.listeners {
 		s.wg.Add(1)
 		go func(ln net.Listener) {

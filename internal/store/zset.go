@@ -14,6 +14,22 @@ const (
 	ZSetMaxListpackValue   = 64
 )
 
+// ZSetLimits are the thresholds of the compact encoding, as configured.
+type ZSetLimits struct {
+	MaxListpackEntries int // zset-max-listpack-entries
+	MaxListpackValue   int // zset-max-listpack-value
+}
+
+// DefaultZSetLimits returns Redis 7.0's default thresholds.
+func DefaultZSetLimits() ZSetLimits {
+	return ZSetLimits{MaxListpackEntries: ZSetMaxListpackEntries, MaxListpackValue: ZSetMaxListpackValue}
+}
+
+// fits reports whether n members, the longest maxLen bytes, stay compact.
+func (l ZSetLimits) fits(n, maxLen int) bool {
+	return n <= l.MaxListpackEntries && maxLen <= l.MaxListpackValue
+}
+
 // ZSet is a sorted set: members ordered by score, then by member bytes.
 // Small sets use a compact sorted array ("listpack"); past the thresholds
 // they convert, for good, to a skiplist plus a member dictionary
@@ -50,10 +66,10 @@ const (
 func NewZSet() *ZSet { return &ZSet{} }
 
 // NewZSetFor returns an empty sorted set in the encoding ZADD creates for
-// a first member of length firstLen (ZADD creates a skiplist right away for
-// a member longer than zset-max-listpack-value).
-func NewZSetFor(firstLen int) *ZSet {
-	if firstLen > ZSetMaxListpackValue {
+// a first member of length firstLen: a skiplist right away when the
+// listpack holds no entries or the member is longer than its value limit.
+func NewZSetFor(firstLen int, lim ZSetLimits) *ZSet {
+	if lim.MaxListpackEntries == 0 || firstLen > lim.MaxListpackValue {
 		return newBigZSet(0)
 	}
 	return &ZSet{}
@@ -131,8 +147,10 @@ func (z *ZSet) Score(m []byte) (float64, bool) {
 // Add implements zsetAdd: it adds member m with score, or updates it, as
 // the ZAdd* flags say. It returns the resulting score (meaningful when
 // the outcome has ZAddAdded, ZAddUpdated or neither NaN nor Nop) and the
-// ZADD outcome flags. m is copied when stored.
-func (z *ZSet) Add(m []byte, score float64, flags int) (float64, int) {
+// ZADD outcome flags. m is copied when stored. A compact set converts to
+// a skiplist when the new member would break lim (lim is not read for a
+// skiplist-encoded set).
+func (z *ZSet) Add(m []byte, score float64, flags int, lim ZSetLimits) (float64, int) {
 	if math.IsNaN(score) {
 		return 0, ZAddNaN
 	}
@@ -149,7 +167,7 @@ func (z *ZSet) Add(m []byte, score float64, flags int) (float64, int) {
 		if flags&ZAddXX != 0 {
 			return 0, ZAddNop
 		}
-		if len(z.small.ents)+1 <= ZSetMaxListpackEntries && len(m) <= ZSetMaxListpackValue {
+		if lim.fits(len(z.small.ents)+1, len(m)) {
 			z.small.insert(score, m)
 			return score, ZAddAdded
 		}
@@ -556,14 +574,14 @@ type ZPair struct {
 // NewZSetFromSorted builds a set from distinct pairs already in set order
 // (score, then member), choosing the encoding a store command would end
 // with: compact when within both listpack thresholds.
-func NewZSetFromSorted(pairs []ZPair) *ZSet {
+func NewZSetFromSorted(pairs []ZPair, lim ZSetLimits) *ZSet {
 	maxLen := 0
 	for i := range pairs {
 		if len(pairs[i].Member) > maxLen {
 			maxLen = len(pairs[i].Member)
 		}
 	}
-	if len(pairs) <= ZSetMaxListpackEntries && maxLen <= ZSetMaxListpackValue {
+	if lim.fits(len(pairs), maxLen) {
 		z := &ZSet{}
 		total := 0
 		for i := range pairs {

@@ -106,7 +106,7 @@ func TestZSetRandomOps(t *testing.T) {
 					require.Equal(t, n, z.RemoveScore(&sr))
 				case 0, 1, 6, 7, 8, 9, 10, 11:
 					sc := float64(r.IntN(50))
-					_, out := z.Add([]byte(mem), sc, 0)
+					_, out := z.Add([]byte(mem), sc, 0, DefaultZSetLimits())
 					_, had := m[mem]
 					if !had {
 						require.Equal(t, ZAddAdded, out)
@@ -117,7 +117,7 @@ func TestZSetRandomOps(t *testing.T) {
 					require.Equal(t, had, z.Remove([]byte(mem)))
 					delete(m, mem)
 				case 3:
-					ns, out := z.Add([]byte(mem), 1.5, ZAddIncr)
+					ns, out := z.Add([]byte(mem), 1.5, ZAddIncr, DefaultZSetLimits())
 					require.Zero(t, out&ZAddNaN)
 					m[mem] += 1.5
 					require.Equal(t, m[mem], ns)
@@ -140,21 +140,34 @@ func TestZSetRandomOps(t *testing.T) {
 func TestZSetEncoding(t *testing.T) {
 	z := NewZSet()
 	for i := 0; i < ZSetMaxListpackEntries; i++ {
-		z.Add([]byte(fmt.Sprint(i)), float64(i), 0)
+		z.Add([]byte(fmt.Sprint(i)), float64(i), 0, DefaultZSetLimits())
 	}
 	require.Equal(t, "listpack", z.Encoding())
-	z.Add([]byte("x"), 1, 0)
+	z.Add([]byte("x"), 1, 0, DefaultZSetLimits())
 	require.Equal(t, "skiplist", z.Encoding())
 	z.RemoveRank(0, z.Len()-2)
 	require.Equal(t, 1, z.Len())
 	require.Equal(t, "skiplist", z.Encoding(), "conversion is one-way")
 
 	z = NewZSet()
-	z.Add(make([]byte, 64), 1, 0)
+	z.Add(make([]byte, 64), 1, 0, DefaultZSetLimits())
 	require.Equal(t, "listpack", z.Encoding())
-	z.Add(make([]byte, 65), 1, 0)
+	z.Add(make([]byte, 65), 1, 0, DefaultZSetLimits())
 	require.Equal(t, "skiplist", z.Encoding())
-	require.Equal(t, "skiplist", NewZSetFor(65).Encoding())
+	require.Equal(t, "skiplist", NewZSetFor(65, DefaultZSetLimits()).Encoding())
+
+	// configured thresholds
+	lim := ZSetLimits{MaxListpackEntries: 2, MaxListpackValue: 3}
+	require.Equal(t, "skiplist", NewZSetFor(1, ZSetLimits{}).Encoding())
+	z = NewZSetFor(3, lim)
+	z.Add([]byte("abc"), 1, 0, lim)
+	z.Add([]byte("b"), 2, 0, lim)
+	require.Equal(t, "listpack", z.Encoding())
+	z.Add([]byte("c"), 3, 0, lim)
+	require.Equal(t, "skiplist", z.Encoding())
+	require.Equal(t, "skiplist", NewZSetFromSorted([]ZPair{{"a", 1}, {"b", 2}, {"c", 3}}, lim).Encoding())
+	require.Equal(t, "skiplist", NewZSetFromSorted([]ZPair{{"abcd", 1}}, lim).Encoding())
+	require.Equal(t, "listpack", NewZSetFromSorted([]ZPair{{"abc", 1}}, lim).Encoding())
 }
 
 func TestZAddFlags(t *testing.T) {
@@ -185,12 +198,12 @@ func TestZAddFlags(t *testing.T) {
 			t.Run(fmt.Sprint(tc.name, big), func(t *testing.T) {
 				z := NewZSet()
 				if big {
-					z = NewZSetFor(100)
+					z = NewZSetFor(100, DefaultZSetLimits())
 				}
 				if !math.IsNaN(tc.cur) {
-					z.Add([]byte("m"), tc.cur, 0)
+					z.Add([]byte("m"), tc.cur, 0, DefaultZSetLimits())
 				}
-				got, out := z.Add([]byte("m"), tc.score, tc.flags)
+				got, out := z.Add([]byte("m"), tc.score, tc.flags, DefaultZSetLimits())
 				require.Equal(t, tc.out, out)
 				require.Equal(t, tc.want, got)
 				s, ok := z.Score([]byte("m"))
@@ -255,10 +268,10 @@ func TestRanges(t *testing.T) {
 	for _, big := range []bool{false, true} {
 		z := NewZSet()
 		if big {
-			z = NewZSetFor(100)
+			z = NewZSetFor(100, DefaultZSetLimits())
 		}
 		for i, m := range []string{"a", "b", "c", "d", "e"} {
-			z.Add([]byte(m), float64(i), 0)
+			z.Add([]byte(m), float64(i), 0, DefaultZSetLimits())
 		}
 		sr := ScoreRange{Min: 1, Max: 3, MaxEx: true}
 		require.Equal(t, 2, z.CountScore(&sr))
@@ -286,7 +299,7 @@ func TestRanges(t *testing.T) {
 func TestZSetScanFindsEverything(t *testing.T) {
 	z := NewZSet()
 	for i := 0; i < 1000; i++ {
-		z.Add([]byte(fmt.Sprint("m", i)), float64(i), 0)
+		z.Add([]byte(fmt.Sprint("m", i)), float64(i), 0, DefaultZSetLimits())
 	}
 	seen := map[string]bool{}
 	var cursor uint64
@@ -298,7 +311,7 @@ func TestZSetScanFindsEverything(t *testing.T) {
 		// must still all be returned
 		if calls == 50 {
 			for i := 1000; i < 3000; i++ {
-				z.Add([]byte(fmt.Sprint("m", i)), float64(i), 0)
+				z.Add([]byte(fmt.Sprint("m", i)), float64(i), 0, DefaultZSetLimits())
 			}
 		}
 		if calls == 400 {
@@ -326,14 +339,14 @@ func TestFormatListpackScore(t *testing.T) {
 
 func TestNewZSetFromSorted(t *testing.T) {
 	pairs := []ZPair{{"a", 1}, {"b", 2}}
-	z := NewZSetFromSorted(pairs)
+	z := NewZSetFromSorted(pairs, DefaultZSetLimits())
 	require.Equal(t, "listpack", z.Encoding())
 	require.Equal(t, pairs, contents(z))
 	var many []ZPair
 	for i := 0; i < 200; i++ {
 		many = append(many, ZPair{fmt.Sprintf("%03d", i), 1})
 	}
-	z = NewZSetFromSorted(many)
+	z = NewZSetFromSorted(many, DefaultZSetLimits())
 	require.Equal(t, "skiplist", z.Encoding())
 	require.Equal(t, many, contents(z))
 }
@@ -348,7 +361,7 @@ func BenchmarkZSetAddRandom(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		z.Add(members[r.IntN(len(members))], float64(r.IntN(100000)), 0)
+		z.Add(members[r.IntN(len(members))], float64(r.IntN(100000)), 0, DefaultZSetLimits())
 	}
 }
 
@@ -360,6 +373,6 @@ func BenchmarkZSetAddSmall(b *testing.B) {
 	b.ReportAllocs()
 	z := NewZSet()
 	for i := 0; i < b.N; i++ {
-		z.Add(members[i%len(members)], float64(i%37), 0)
+		z.Add(members[i%len(members)], float64(i%37), 0, DefaultZSetLimits())
 	}
 }
