@@ -83,6 +83,11 @@ func run(args []string) int {
 		}
 		log.Warn().Msgf("Received %s scheduling shutdown...", name)
 		log.Warn().Msg("User requested shutdown...")
+		// Like SHUTDOWN, a signal runs the shutdown hooks (saving, once
+		// persistence exists, when save points are configured).
+		if err := srv.RunShutdownHooks(len(cfg.SavePoints()) > 0); err != nil {
+			log.Warn().Err(err).Msg("shutdown hooks")
+		}
 	case <-srv.Done():
 	}
 	srv.Close()

@@ -90,7 +90,7 @@ func (st *State) checkAssign(seen *[slots.Count]uint8, del bool, start, end int)
 // nothing. It returns the slots taken away from this node's shard, whose
 // shard channels must be dropped.
 func (st *State) AssignSlots(args [][]byte, del, ranges bool) ([]int, error) {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	var seen [slots.Count]uint8
 	if ranges {
@@ -144,7 +144,7 @@ func (st *State) AssignSlots(args [][]byte, del, ranges bool) ([]int, error) {
 // FlushSlots unassigns every slot of this node (CLUSTER FLUSHSLOTS; the
 // caller checked that db 0 is empty) and returns them.
 func (st *State) FlushSlots() []int {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	var lost []int
 	for s := 0; s < slots.Count; s++ {
@@ -160,7 +160,7 @@ func (st *State) FlushSlots() []int {
 
 // InfoText is the CLUSTER INFO text.
 func (st *State) InfoText() string {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	assigned, ok, pfail, fail := 0, 0, 0, 0
 	for _, n := range st.owner {
@@ -248,7 +248,7 @@ func (st *State) entry(n *Node) NodeEntry {
 
 // Slots returns the CLUSTER SLOTS ranges in slot order.
 func (st *State) Slots() []SlotRange {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	var out []SlotRange
 	var cur *Node
@@ -284,7 +284,7 @@ type Shard struct {
 
 // Shards returns one entry per master, slotless masters included.
 func (st *State) Shards() []Shard {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	ranges := st.ownerRanges()
 	var out []Shard
@@ -305,7 +305,7 @@ func (st *State) Shards() []Shard {
 // unless it already has the greatest one. It returns whether it did and the
 // resulting epoch.
 func (st *State) BumpEpoch() (bool, uint64) {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	ok := st.bumpEpoch()
 	if ok {
@@ -335,7 +335,7 @@ func (st *State) SetConfigEpoch(arg []byte) error {
 	if !ok {
 		return errors.New("ERR value is not an integer or out of range")
 	}
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	switch {
 	case e < 0:
@@ -357,7 +357,7 @@ func unknownNode(id []byte) error { return fmt.Errorf("ERR Unknown node %s", id)
 
 // Forget is CLUSTER FORGET.
 func (st *State) Forget(id []byte) error {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	n := st.lookup(string(id))
 	switch {
@@ -368,6 +368,7 @@ func (st *State) Forget(id []byte) error {
 	case st.myself.IsReplica() && st.myself.Master == n:
 		return errors.New("ERR Can't forget my master!")
 	}
+	st.blacklist[n.ID] = st.now + blacklistTTL
 	st.deleteNode(n)
 	st.changed()
 	return nil
@@ -375,17 +376,18 @@ func (st *State) Forget(id []byte) error {
 
 // CountFailureReports is CLUSTER COUNT-FAILURE-REPORTS.
 func (st *State) CountFailureReports(id []byte) (int, error) {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
-	if st.lookup(string(id)) == nil {
+	n := st.lookup(string(id))
+	if n == nil {
 		return 0, unknownNode(id)
 	}
-	return 0, nil
+	return st.failureReports(n), nil
 }
 
 // Replicas is CLUSTER REPLICAS / SLAVES: the NODES lines of id's replicas.
 func (st *State) Replicas(id []byte) ([]string, error) {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	n := st.lookup(string(id))
 	if n == nil {
@@ -409,7 +411,7 @@ func (st *State) Replicas(id []byte) ([]string, error) {
 // Replicate is CLUSTER REPLICATE's checks and table change; dbEmpty tells
 // whether db 0 holds no key. It returns the new master.
 func (st *State) Replicate(id []byte, dbEmpty bool) (*NodeEntry, error) {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	n := st.lookup(string(id))
 	me := st.myself
@@ -423,16 +425,7 @@ func (st *State) Replicate(id []byte, dbEmpty bool) (*NodeEntry, error) {
 	case me.IsMaster() && (me.numSlots != 0 || !dbEmpty):
 		return nil, errors.New("ERR To set a master the node must be empty and without assigned slots.")
 	}
-	if me.IsMaster() {
-		me.Flags &^= FlagMaster | FlagMigrateTo
-		me.Flags |= FlagSlave
-		st.migrating = map[int]*Node{}
-		st.importing = map[int]*Node{}
-	} else if me.Master != nil {
-		me.Master.removeReplica(me)
-	}
-	me.Master = n
-	n.addReplica(me)
+	st.setMaster(n)
 	st.changed()
 	e := st.entry(n)
 	return &e, nil
@@ -448,7 +441,7 @@ func (st *State) Failover(args [][]byte) error {
 			return errors.New("ERR syntax error")
 		}
 	}
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	me := st.myself
 	switch {
@@ -474,7 +467,7 @@ func (st *State) Reset(args [][]byte, hasKeys bool) ([]int, error) {
 			return nil, errors.New("ERR syntax error")
 		}
 	}
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	me := st.myself
 	if me.IsMaster() && hasKeys {
@@ -503,13 +496,8 @@ func (st *State) Reset(args [][]byte, hasKeys bool) ([]int, error) {
 	}
 	if hard {
 		st.currentEpoch, st.lastVoteEpoch, me.ConfigEpoch = 0, 0, 0
-		id, err := RandomID()
-		if err != nil {
-			return nil, err
-		}
-		delete(st.nodes, me.ID)
-		me.ID = id
-		st.nodes[id] = me
+		id := st.randomID()
+		st.renameNode(me, id)
 		st.opts.Log.Info().Msg("Node hard reset, now I'm " + id)
 	}
 	st.changed()
@@ -520,7 +508,7 @@ func (st *State) Reset(args [][]byte, hasKeys bool) ([]int, error) {
 // keysInSlot counts this node's keys in a slot. It returns the slots this
 // node's shard lost.
 func (st *State) SetSlot(args [][]byte, keysInSlot func(slot int) int) ([]int, error) {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	me := st.myself
 	if me.IsReplica() {
@@ -584,18 +572,18 @@ func (st *State) SetSlot(args [][]byte, keysInSlot func(slot int) int) ([]int, e
 			lost = append(lost, slot)
 		}
 		st.addSlot(n, slot)
-		if wasMine && n != me && me.numSlots == 0 {
+		if wasMine && n != me && me.numSlots == 0 && st.settings().AllowReplicaMigration {
 			st.opts.Log.Warn().Msg("Configuration change detected. Reconfiguring myself as a replica of " + n.ID)
-			me.Flags &^= FlagMaster | FlagMigrateTo
-			me.Flags |= FlagSlave
-			st.migrating = map[int]*Node{}
-			st.importing = map[int]*Node{}
-			me.Master = n
-			n.addReplica(me)
+			st.setMaster(n)
 		}
 		if n == me && st.importing[slot] != nil {
-			st.bumpEpoch()
+			// Closing an import: a new configEpoch without consensus,
+			// announced to everybody at once (cluster-commands.md §1).
+			if st.bumpEpoch() {
+				st.opts.Log.Warn().Msg(fmt.Sprintf("configEpoch updated after importing slot %d", slot))
+			}
 			delete(st.importing, slot)
+			st.broadcastPong(false)
 		}
 	default:
 		return nil, errors.New("ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP")

@@ -16,7 +16,7 @@ import (
 // NodesText is the CLUSTER NODES text: one line per known node, each ending
 // in "\n".
 func (st *State) NodesText() string {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	return st.nodesText(0)
 }
@@ -76,9 +76,10 @@ func (st *State) configText() string {
 
 // SaveConfig writes nodes.conf now (CLUSTER SAVECONFIG).
 func (st *State) SaveConfig() error {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
-	return st.save()
+	st.saveGen++
+	return st.WriteConfig(Output{Kind: OutSave, Text: st.configText(), Fsync: true, Gen: st.saveGen})
 }
 
 // save writes nodes.conf atomically: a temporary file in the same folder,
@@ -156,7 +157,7 @@ func (st *State) load() (bool, error) {
 
 // parseConfig applies nodes.conf text to the state. Caller holds mu or owns st.
 func (st *State) parseConfig(text string) error {
-	now := st.opts.Now()
+	now := st.now
 	for lineNo, line := range strings.Split(text, "\n") {
 		if line == "" {
 			continue
@@ -300,8 +301,8 @@ func (st *State) getOrCreate(id string) *Node {
 	if n := st.nodes[id]; n != nil {
 		return n
 	}
-	n := &Node{ID: id}
-	st.nodes[id] = n
+	n := &Node{ID: id, ctime: st.now}
+	st.addNode(n)
 	return n
 }
 

@@ -13,28 +13,30 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redcluster/redcluster/internal/gossip"
 	"github.com/redcluster/redcluster/internal/slots"
 )
 
 // IDLen is the length of a node ID: 40 hex characters.
 const IDLen = 40
 
-// Flags are a node's flags as CLUSTER NODES prints them.
+// Flags are a node's flags. The bit values are the bus's node-flags word
+// (cluster-bus.md §3), so headers and gossip entries carry them as they are.
 type Flags uint16
 
-// Node flags, in the order CLUSTER NODES prints them.
+// Node flags (cluster-bus.md §3).
 const (
-	FlagMyself Flags = 1 << iota
-	FlagMaster
-	FlagSlave
-	FlagPFail
-	FlagFail
-	FlagHandshake
-	FlagNoAddr
-	FlagNoFailover
-	// FlagMeet and FlagMigrateTo are internal and never printed.
-	FlagMeet
-	FlagMigrateTo
+	FlagMaster     Flags = Flags(gossip.FlagMaster)
+	FlagSlave      Flags = Flags(gossip.FlagSlave)
+	FlagPFail      Flags = Flags(gossip.FlagPFail)
+	FlagFail       Flags = Flags(gossip.FlagFail)
+	FlagMyself     Flags = Flags(gossip.FlagMyself)
+	FlagHandshake  Flags = Flags(gossip.FlagHandshake)
+	FlagNoAddr     Flags = Flags(gossip.FlagNoAddr)
+	FlagNoFailover Flags = Flags(gossip.FlagNoFailover)
+	// FlagMeet and FlagMigrateTo are never printed.
+	FlagMeet      Flags = Flags(gossip.FlagMeet)
+	FlagMigrateTo Flags = Flags(gossip.FlagMigrateTo)
 )
 
 var flagNames = []struct {
@@ -98,18 +100,32 @@ type Node struct {
 	IP          string
 	Port        int
 	CPort       int
+	PPort       int // plaintext port of TLS clusters (always 0 here)
 	Hostname    string
 	Flags       Flags
 	Master      *Node // the master of a replica, nil otherwise
 	PingSent    int64 // ms, 0 when no ping is pending
 	PongRecv    int64 // ms
 	ConfigEpoch uint64
-	Linked      bool // an outbound bus link exists
 	ReplOffset  int64
 	slots       slots.Bitmap
 	numSlots    int
 	replicas    []*Node
+
+	ctime        int64 // creation time (handshake timeout)
+	dataReceived int64 // last time any bus packet came from it
+	failTime     int64 // when it was flagged FAIL
+	votedTime    int64 // last vote given for one of its replicas (failover)
+	link         *link // outbound link (node->link)
+	inLink       *link // inbound link, once bound (node->inbound_link)
+	failReports  []failReport
+	// lastInPing is the serial of the last PING whose gossip named it.
+	lastInPing uint64
 }
+
+// linked reports whether an outbound link exists (CLUSTER NODES prints
+// "connected" for it, also while the connection is being made).
+func (n *Node) linked() bool { return n.link != nil }
 
 // IsMaster reports whether the node is flagged master.
 func (n *Node) IsMaster() bool { return n.Flags&FlagMaster != 0 }
@@ -176,7 +192,7 @@ func (n *Node) description(ranges []slots.Range, open string) string {
 	b.WriteString(strconv.FormatInt(n.PongRecv, 10))
 	b.WriteByte(' ')
 	b.WriteString(strconv.FormatUint(epoch, 10))
-	if n.Linked || n.Flags&FlagMyself != 0 {
+	if n.linked() || n.Flags&FlagMyself != 0 {
 		b.WriteString(" connected")
 	} else {
 		b.WriteString(" disconnected")

@@ -2,8 +2,10 @@ package cluster
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -32,11 +34,18 @@ type Settings struct {
 	// EndpointType is cluster-preferred-endpoint-type: "ip" (default),
 	// "hostname" or "unknown-endpoint".
 	EndpointType string
+	// AllowReplicaMigration is cluster-allow-replica-migration.
+	AllowReplicaMigration bool
+	// AnnounceIP is cluster-announce-ip ("" unset).
+	AnnounceIP string
+	// AnnounceHostname is cluster-announce-hostname ("" unset).
+	AnnounceHostname string
 }
 
 // DefaultSettings are Redis 7.0's defaults.
 func DefaultSettings() Settings {
-	return Settings{NodeTimeout: 15000, RequireFullCoverage: true, AllowPubsubshardWhenDown: true}
+	return Settings{NodeTimeout: 15000, RequireFullCoverage: true, AllowPubsubshardWhenDown: true,
+		AllowReplicaMigration: true}
 }
 
 // Options configure a State.
@@ -55,7 +64,14 @@ type Options struct {
 	ReplOffset func() int64
 	// Now returns the time in ms (nil: the wall clock).
 	Now func() int64
-	Log zerolog.Logger
+	// Rand is the source of every random choice (gossip entries, pinged
+	// node, handshake names); nil: seeded from crypto/rand. The simulated
+	// network passes a seeded one.
+	Rand *mrand.Rand
+	// Notify, when set, is called (with the state locked) after a command
+	// queued outputs for the edge; the edge then calls TakeOutputs.
+	Notify func()
+	Log    zerolog.Logger
 }
 
 // State is this node's view of the cluster. Its methods are safe for
@@ -66,6 +82,21 @@ type State struct {
 	path          string
 	myself        *Node
 	nodes         map[string]*Node
+	list          []*Node // the nodes in insertion order (deterministic walks)
+	links         map[LinkID]*link
+	nextLink      LinkID
+	rnd           *mrand.Rand
+	now           int64 // time of the event being handled, ms
+	out           []Output
+	todo          uint8
+	iteration     uint64
+	pfailCount    int              // PFAIL nodes seen by the last cron
+	pingSerial    uint64           // PINGs built so far (gossip dedup)
+	blacklist     map[string]int64 // FORGET blacklist: id -> expiry (ms)
+	notClaiming   slots.Bitmap     // owner_not_claiming_slot
+	saveGen       uint64
+	saveMu        sync.Mutex
+	savedGen      uint64
 	owner         [slots.Count]*Node
 	migrating     map[int]*Node
 	importing     map[int]*Node
@@ -99,25 +130,31 @@ func New(opts Options) (*State, error) {
 	if opts.Now == nil {
 		opts.Now = func() int64 { return time.Now().UnixMilli() }
 	}
+	rnd := opts.Rand
+	if rnd == nil {
+		var seed [16]byte
+		_, _ = rand.Read(seed[:])
+		rnd = mrand.New(mrand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+	}
 	st := &State{
 		opts:      opts,
 		path:      opts.ConfigFile,
 		nodes:     make(map[string]*Node),
+		links:     make(map[LinkID]*link),
+		rnd:       rnd,
+		blacklist: make(map[string]int64),
 		migrating: map[int]*Node{},
 		importing: map[int]*Node{},
 		size:      1,
 	}
+	st.now = opts.Now()
 	loaded, err := st.load()
 	if err != nil {
 		return nil, err
 	}
 	if !loaded {
-		id, err := RandomID()
-		if err != nil {
-			return nil, err
-		}
-		st.myself = &Node{ID: id, Flags: FlagMyself | FlagMaster}
-		st.nodes[id] = st.myself
+		st.myself = &Node{ID: st.randomID(), Flags: FlagMyself | FlagMaster, ctime: st.now}
+		st.addNode(st.myself)
 	}
 	me := st.myself
 	me.Port = opts.Port
@@ -133,6 +170,7 @@ func New(opts Options) (*State, error) {
 		if err := st.save(); err != nil {
 			return nil, err
 		}
+		st.saveGen, st.savedGen = 1, 1
 		st.opts.Log.Info().Str("id", me.ID).Msg("No cluster configuration found, I'm " + me.ID)
 	} else {
 		st.opts.Log.Info().Str("id", me.ID).Msg("Node configuration loaded, I'm " + me.ID)
@@ -150,6 +188,22 @@ func RandomID() (string, error) {
 	return hex.EncodeToString(b[:]), nil
 }
 
+// randomID is a node name from the state's random source (cluster-bus.md
+// §8: 40 random characters from [0-9a-f]).
+func (st *State) randomID() string {
+	var b [24]byte
+	for i := 0; i < len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], st.rnd.Uint64())
+	}
+	return hex.EncodeToString(b[:IDLen/2])
+}
+
+// lock takes the state's mutex for a command and sets the command's time.
+func (st *State) lock() {
+	st.mu.Lock()
+	st.now = st.opts.Now()
+}
+
 func (st *State) settings() Settings {
 	if st.opts.Settings != nil {
 		return st.opts.Settings()
@@ -157,34 +211,18 @@ func (st *State) settings() Settings {
 	return DefaultSettings()
 }
 
-// Run evaluates the cluster state every 100 ms (clusterCron's part that
-// exists on a lone node) until done is closed.
-func (st *State) Run(done <-chan struct{}) {
-	t := time.NewTicker(cronPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-done:
-			return
-		case <-t.C:
-			st.Tick()
-		}
-	}
-}
-
-// Tick is one cron step: re-evaluate the state while it is fail or an
-// evaluation is pending.
+// Tick is one cron step without an edge (tests of a lone node): its
+// network outputs wait in the queue TakeOutputs drains.
 func (st *State) Tick() {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
-	if !st.ok || st.updatePending {
-		st.updateState()
-	}
+	st.cron()
+	st.endCommand()
 }
 
 // MyID returns this node's ID.
 func (st *State) MyID() string {
-	st.mu.Lock()
+	st.lock()
 	defer st.mu.Unlock()
 	return st.myself.ID
 }
@@ -225,21 +263,19 @@ func (st *State) delSlot(slot int) (had, mine bool) {
 	return true, mine
 }
 
-// changed runs after a change of the persistent view: it evaluates the
-// state, saves nodes.conf and publishes a new routing snapshot (Redis does
-// the same in beforeSleep, before the command's reply is written).
+// changed runs after a command changed the persistent view: it evaluates
+// the state, saves nodes.conf and publishes a new routing snapshot (Redis
+// does the same in beforeSleep, before the command's reply is written).
 func (st *State) changed() {
-	st.updateState()
-	if err := st.save(); err != nil {
-		st.opts.Log.Warn().Err(err).Msg("saving the cluster config")
-	}
-	st.publish()
+	st.todo |= todoSave | todoUpdateState | todoPublish
+	st.endCommand()
 }
 
-// updateState is clusterUpdateState: it sets ok/fail and the cluster size.
+// updateState is clusterUpdateState (cluster-behaviour.md §4): it sets
+// ok/fail and the cluster size.
 func (st *State) updateState() {
 	st.updatePending = false
-	now := st.opts.Now()
+	now := st.now
 	if st.firstCall == 0 {
 		st.firstCall = now
 	}
@@ -330,13 +366,40 @@ func (st *State) ownerRanges() map[*Node][]slots.Range {
 	return out
 }
 
-// deleteNode removes n from the table with its slots and links.
+// addNode puts n in the table (clusterAddNode).
+func (st *State) addNode(n *Node) {
+	st.nodes[n.ID] = n
+	st.list = append(st.list, n)
+}
+
+// renameNode gives a handshake node its real name (clusterRenameNode).
+func (st *State) renameNode(n *Node, id string) {
+	delete(st.nodes, n.ID)
+	n.ID = id
+	st.nodes[id] = n
+}
+
+// deleteNode removes n from the table with its slots, failure reports and
+// links (clusterDelNode).
 func (st *State) deleteNode(n *Node) {
 	for s := 0; s < slots.Count; s++ {
 		if st.owner[s] == n {
 			st.delSlot(s)
 		}
 	}
+	for _, o := range st.list {
+		if o != n {
+			o.delFailureReport(n)
+		}
+	}
+	for i, o := range st.list {
+		if o == n {
+			st.list = append(st.list[:i:i], st.list[i+1:]...)
+			break
+		}
+	}
+	st.freeLink(n.link)
+	st.freeLink(n.inLink)
 	for s, m := range st.migrating {
 		if m == n {
 			delete(st.migrating, s)
@@ -353,18 +416,26 @@ func (st *State) deleteNode(n *Node) {
 	for _, r := range n.replicas {
 		r.Master = nil
 	}
+	n.replicas = nil
 	delete(st.nodes, n.ID)
 }
 
+// removeReplica is clusterNodeRemoveSlave: a master without replicas is
+// no longer a replica-migration target.
 func (n *Node) removeReplica(r *Node) {
 	for i, x := range n.replicas {
 		if x == r {
-			n.replicas = append(n.replicas[:i], n.replicas[i+1:]...)
+			n.replicas = append(n.replicas[:i:i], n.replicas[i+1:]...)
+			if len(n.replicas) == 0 {
+				n.Flags &^= FlagMigrateTo
+			}
 			return
 		}
 	}
 }
 
+// addReplica is clusterNodeAddSlave: a master with a replica becomes a
+// replica-migration target.
 func (n *Node) addReplica(r *Node) {
 	for _, x := range n.replicas {
 		if x == r {
@@ -372,6 +443,7 @@ func (n *Node) addReplica(r *Node) {
 		}
 	}
 	n.replicas = append(n.replicas, r)
+	n.Flags |= FlagMigrateTo
 }
 
 // maxEpoch is the highest configEpoch in the table.

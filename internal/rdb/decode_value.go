@@ -1,6 +1,7 @@
 package rdb
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -107,18 +108,46 @@ func (v *valueReader) readListLinked() (Value, error) {
 	return Value{Kind: KindList, List: l}, err
 }
 
-// dupChecker detects repeated members/fields.
-type dupChecker map[string]struct{}
-
-func (d dupChecker) add(b []byte) bool {
-	if _, ok := d[string(b)]; ok {
-		return false
-	}
-	d[string(b)] = struct{}{}
-	return true
+// dupChecker detects repeated members/fields: by direct comparison while
+// small, with a map beyond.
+type dupChecker struct {
+	small [][]byte
+	m     map[string]struct{}
 }
 
-func newDupChecker(n int) dupChecker { return make(dupChecker, min(n, maxPrealloc)) }
+const dupSmall = 16
+
+func newDupChecker(n int) *dupChecker {
+	if n <= dupSmall {
+		return &dupChecker{small: make([][]byte, 0, n)}
+	}
+	return &dupChecker{m: make(map[string]struct{}, min(n, maxPrealloc))}
+}
+
+// add records b and reports false when it was already there.
+func (d *dupChecker) add(b []byte) bool {
+	if d.m == nil {
+		for _, s := range d.small {
+			if bytes.Equal(s, b) {
+				return false
+			}
+		}
+		if len(d.small) < dupSmall {
+			d.small = append(d.small, b)
+			return true
+		}
+		d.m = make(map[string]struct{}, 2*dupSmall)
+		for _, s := range d.small {
+			d.m[string(s)] = struct{}{}
+		}
+		d.small = nil
+	}
+	if _, ok := d.m[string(b)]; ok {
+		return false
+	}
+	d.m[string(b)] = struct{}{}
+	return true
+}
 
 func (v *valueReader) readSetTable() (Value, error) {
 	n, err := v.r.readCount("set")

@@ -94,7 +94,6 @@ func TestDumpFunctions(t *testing.T) {
 	require.Equal(t, ErrDumpPayload, err)
 }
 
-
 func TestDecodeCapturedMiniRDB(t *testing.T) {
 	var b bytes.Buffer
 	b.WriteString("REDIS0010")

@@ -86,7 +86,15 @@ func lzfCompress(dst, src []byte, htab *[1 << lzfHashLog]int32) int {
 	if len(src) == 0 {
 		return 0
 	}
-	*htab = [1 << lzfHashLog]int32{}
+	// Size the hash table to the input: clearing a 64 KB table for every
+	// short string would dominate the cost.
+	bits := uint(8)
+	for bits < lzfHashLog && 1<<bits < len(src) {
+		bits++
+	}
+	tab := htab[:1<<bits]
+	clear(tab)
+	shift := 32 - bits
 	op := 0
 	lit := 0 // start of the pending literal bytes
 	// flush writes src[lit:end] as literal runs.
@@ -108,9 +116,9 @@ func lzfCompress(dst, src []byte, htab *[1 << lzfHashLog]int32) int {
 	}
 	ip := 0
 	for ip+lzfMinMatch <= len(src) {
-		h := lzfHash(src[ip:])
-		ref := int(htab[h]) - 1
-		htab[h] = int32(ip + 1)
+		h := lzfHash(src[ip:]) >> shift
+		ref := int(tab[h]) - 1
+		tab[h] = int32(ip + 1)
 		if ref >= 0 && ip-ref <= lzfMaxOffset &&
 			src[ref] == src[ip] && src[ref+1] == src[ip+1] && src[ref+2] == src[ip+2] {
 			max := len(src) - ip
@@ -146,7 +154,7 @@ func lzfCompress(dst, src []byte, htab *[1 << lzfHashLog]int32) int {
 			// refer to them.
 			end := ip + n
 			for p := ip + 1; p < end && p+lzfMinMatch <= len(src); p++ {
-				htab[lzfHash(src[p:])] = int32(p + 1)
+				tab[lzfHash(src[p:])>>shift] = int32(p + 1)
 			}
 			ip = end
 			lit = ip
@@ -160,8 +168,8 @@ func lzfCompress(dst, src []byte, htab *[1 << lzfHashLog]int32) int {
 	return op
 }
 
-// lzfHash hashes the three bytes at the start of p.
+// lzfHash hashes the three bytes at the start of p (use the top bits).
 func lzfHash(p []byte) uint32 {
 	v := uint32(p[0])<<16 | uint32(p[1])<<8 | uint32(p[2])
-	return (v * 2654435761) >> (32 - lzfHashLog)
+	return v * 2654435761
 }

@@ -34,7 +34,7 @@ func populate(t *testing.T, rc *respConn) {
 		"s:lead0": "007", "s:negzero": "-0", "s:plus": "+1", "s:bin": "\x00\xff\r\n", "s:float": "3.14",
 		"s:lzf": strings.Repeat("a", 200), "s:20": strings.Repeat("b", 20), "s:21": strings.Repeat("b", 21),
 		"s:comp": strings.Repeat("the quick brown fox jumps over the lazy dog ", 250),
-		"s:big": strings.Repeat("0123456789abcdef", 1<<17),
+		"s:big":  strings.Repeat("0123456789abcdef", 1<<17),
 	} {
 		must("SET", k, v)
 	}

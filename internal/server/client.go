@@ -102,9 +102,10 @@ const readChunk = 16 * 1024
 func (s *Server) serveConn(nc net.Conn) {
 	s.wg.Add(1)
 	defer s.wg.Done()
-	if tc, ok := nc.(*net.TCPConn); ok && s.Cfg.TCPKeepAlive > 0 {
+	cs := s.connSettings()
+	if tc, ok := nc.(*net.TCPConn); ok && cs.keepAlive > 0 {
 		_ = tc.SetKeepAlive(true)
-		_ = tc.SetKeepAlivePeriod(time.Duration(s.Cfg.TCPKeepAlive) * time.Second)
+		_ = tc.SetKeepAlivePeriod(time.Duration(cs.keepAlive) * time.Second)
 	}
 	c := &Client{
 		ID:      s.nextID.Add(1),
@@ -113,7 +114,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		LAddr:   nc.LocalAddr().String(),
 		W:       resp.NewWriter(),
 		Created: time.Now(),
-		Authed:  s.Cfg.RequirePass == "",
+		Authed:  cs.requirePass == "",
 	}
 	c.lastIO.Store(nowMs())
 	if !s.addClient(c) {
@@ -130,7 +131,8 @@ func (s *Server) serveConn(nc net.Conn) {
 			copy(nb, buf)
 			buf = nb
 		}
-		if t := s.Cfg.Timeout; t > 0 && !c.hasSubscriptions() {
+		idleTimeout := s.connSettings().timeout
+		if t := idleTimeout; t > 0 && !c.hasSubscriptions() {
 			nc.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
 		}
 		n, err := nc.Read(buf[len(buf):cap(buf)])
@@ -168,7 +170,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		}
 		if err != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && s.Cfg.Timeout > 0 {
+			if errors.As(err, &ne) && ne.Timeout() && idleTimeout > 0 {
 				s.Log.Debug().Str("addr", c.Addr).Msg("closing idle client")
 			}
 			return
@@ -248,7 +250,7 @@ func (c *Client) hasSubscriptions() bool {
 func (s *Server) addClient(c *Client) bool {
 	s.clientsMu.Lock()
 	defer s.clientsMu.Unlock()
-	if len(s.clients) >= s.Cfg.MaxClients {
+	if len(s.clients) >= s.connSettings().maxClients {
 		return false
 	}
 	s.clients[c.ID] = c
@@ -273,4 +275,17 @@ func (s *Server) Clients() []*Client {
 		out = append(out, c)
 	}
 	return out
+}
+
+// connSettings are the options the connection loop reads, taken under the
+// configuration lock because CONFIG SET may change them at any time.
+type connSettings struct {
+	timeout, keepAlive, maxClients int
+	requirePass                    string
+}
+
+func (s *Server) connSettings() connSettings {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	return connSettings{timeout: s.Cfg.Timeout, keepAlive: s.Cfg.TCPKeepAlive, maxClients: s.Cfg.MaxClients, requirePass: s.Cfg.RequirePass}
 }

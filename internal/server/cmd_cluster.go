@@ -133,23 +133,31 @@ func (s *Server) initCluster() error {
 	return nil
 }
 
-// busListenAddrs maps the bind addresses to host:port listeners of the
-// cluster bus (the bus listens where the clients do).
-func busListenAddrs(bind []string, port int) []string {
+// busListenAddrs maps the bind addresses to the listeners of the cluster
+// bus (the bus listens where the clients do; "-addr" is optional).
+func busListenAddrs(bind []string, port int) []cluster.ListenAddr {
 	if len(bind) == 0 {
 		bind = []string{"*"}
 	}
 	p := strconv.Itoa(port)
-	var out []string
+	var out []cluster.ListenAddr
 	for _, a := range bind {
-		a = strings.TrimPrefix(a, "-")
+		la := cluster.ListenAddr{Network: "tcp4"}
+		if strings.HasPrefix(a, "-") {
+			la.Optional = true
+			a = a[1:]
+		}
 		switch a {
 		case "*":
 			a = "0.0.0.0"
 		case "::*":
 			a = "::"
 		}
-		out = append(out, net.JoinHostPort(a, p))
+		if strings.Contains(a, ":") {
+			la.Network = "tcp6"
+		}
+		la.Addr = net.JoinHostPort(a, p)
+		out = append(out, la)
 	}
 	return out
 }

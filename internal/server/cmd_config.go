@@ -200,6 +200,7 @@ func cmdConfigResetStat(c *Ctx) {
 // ResetStats zeroes the INFO stats counters, as CONFIG RESETSTAT: every
 // atomic counter of Stats except Dirty (rdb_changes_since_last_save).
 func (s *Server) ResetStats() {
+	s.ResetInfoStats()
 	v := reflect.ValueOf(&s.Stats).Elem()
 	t := v.Type()
 	for i := 0; i < v.NumField(); i++ {

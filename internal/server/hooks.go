@@ -39,7 +39,19 @@ func (s *Server) startCron() {
 
 // cron is one 100 ms tick (Redis's serverCron at hz 10).
 func (s *Server) cron() {
-	s.activeExpireCycle()
-	s.memoryCron()
+	// CLIENT PAUSE WRITE stops active expiry and eviction, as in Redis;
+	// DEBUG SET-ACTIVE-EXPIRE 0 stops active expiry.
+	paused := s.WritesPaused()
+	if s.ActiveExpireEnabled() && !paused {
+		s.activeExpireCycle()
+	}
+	if !paused {
+		s.memoryCron()
+	}
 	s.sampleStats()
+	// Keys made ready outside a command (none today; replication and
+	// migration later) still wake their blocked clients.
+	if s.blocking.readyN.Load() > 0 {
+		s.serveReadyKeys()
+	}
 }

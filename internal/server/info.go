@@ -347,7 +347,7 @@ func (s *Server) infoClients(ib *infoBuf) {
 	s.clientsMu.Unlock()
 	ib.int("connected_clients", int64(n))
 	ib.int("cluster_connections", 0)
-	ib.int("maxclients", int64(s.Cfg.MaxClients))
+	ib.int("maxclients", int64(s.connSettings().maxClients))
 	ib.int("client_recent_max_input_buffer", 20480)
 	ib.int("client_recent_max_output_buffer", 0)
 	ib.int("blocked_clients", int64(s.BlockedClients())+s.ext.pause.waiting.Load())

@@ -1,0 +1,291 @@
+package cluster
+
+import (
+	"github.com/redcluster/redcluster/internal/gossip"
+)
+
+// The cluster protocol is a state machine: State.Step takes one Event (with
+// the time it happened) and returns the Outputs the edge must carry out, in
+// order. It opens no socket, starts no timer and no goroutine; the Bus (or
+// the simulated network of the tests) feeds it and executes its outputs
+// (architecture.md "Concurrency").
+
+// LinkID names one bus connection. The state machine allocates the ids of
+// outbound links (small numbers); the edge allocates the ids of inbound
+// links with InboundBit set, so the two never collide.
+type LinkID uint64
+
+// InboundBit marks link ids allocated by the edge for accepted connections.
+const InboundBit LinkID = 1 << 63
+
+// EventKind says what happened.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// EvTick is the 100 ms cron (cluster-behaviour.md §1).
+	EvTick EventKind = iota
+	// EvAccepted: the edge accepted inbound link Link from PeerIP, on
+	// LocalIP (our address on that connection).
+	EvAccepted
+	// EvMessage: decoded message Msg arrived on link Link.
+	EvMessage
+	// EvConnected: outbound link Link is connected; LocalIP is our address
+	// on it.
+	EvConnected
+	// EvConnectFailed: outbound link Link could not connect.
+	EvConnectFailed
+	// EvClosed: link Link (either direction) was closed by the peer or by
+	// an I/O error.
+	EvClosed
+)
+
+// Event is one input of the state machine.
+type Event struct {
+	Kind    EventKind
+	Now     int64 // ms
+	Link    LinkID
+	Msg     *gossip.Message
+	LocalIP string
+	PeerIP  string
+}
+
+// OutputKind says what the edge must do.
+type OutputKind uint8
+
+// Output kinds.
+const (
+	// OutSend: send Msg on link Link (a reply on the same connection, or a
+	// node's outbound link).
+	OutSend OutputKind = iota
+	// OutConnect: open outbound link Link to IP:Port (the node's bus
+	// port) for node Node.
+	OutConnect
+	// OutClose: close link Link. No EvClosed is expected for it.
+	OutClose
+	// OutSave: write Text as nodes.conf (fsync when Fsync) before doing
+	// anything that follows. Gen orders saves: an older one must never
+	// overwrite a newer one.
+	OutSave
+	// OutPublish: deliver Message on Channel to local subscribers (Shard:
+	// shard channel).
+	OutPublish
+	// OutLostSlots: this node (or its master) stopped serving Slots; the
+	// shard channels of those slots must be dropped.
+	OutLostSlots
+	// OutDeleteKeys: delete the keys of Slots (taken away from this master,
+	// which stays a master: cluster-behaviour.md §7 "dirty slots").
+	OutDeleteKeys
+	// OutSetMaster: replicate from IP:Port (node Node); the replication
+	// layer's hook (replicationSetMaster).
+	OutSetMaster
+)
+
+// Output is one action for the edge.
+type Output struct {
+	Kind    OutputKind
+	Link    LinkID
+	Msg     *gossip.Message
+	Node    string
+	IP      string
+	Port    int
+	Text    string
+	Fsync   bool
+	Gen     uint64
+	Slots   []int
+	Channel []byte
+	Message []byte
+	Shard   bool
+}
+
+// link is the state machine's record of one bus connection.
+type link struct {
+	id        LinkID
+	node      *Node // nil for an inbound link not yet bound to its sender
+	inbound   bool
+	ctime     int64
+	connected bool   // outbound: the connection is established
+	localIP   string // our address on this connection (getsockname)
+	peerIP    string // inbound: the peer's address
+}
+
+// todo bits are clusterDoBeforeSleep's: what to do once the event is handled.
+const (
+	todoSave uint8 = 1 << iota
+	todoFsync
+	todoUpdateState
+	todoPublish
+)
+
+// Step runs one event and returns what the edge must do, in order. A save
+// of nodes.conf, when the event changed persistent state, comes first.
+func (st *State) Step(ev Event) []Output {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.now = ev.Now
+	switch ev.Kind {
+	case EvTick:
+		st.cron()
+	case EvAccepted:
+		st.links[ev.Link] = &link{id: ev.Link, inbound: true, ctime: st.now, connected: true,
+			localIP: ev.LocalIP, peerIP: ev.PeerIP}
+	case EvMessage:
+		if l := st.links[ev.Link]; l != nil && ev.Msg != nil {
+			st.processPacket(l, ev.Msg)
+		}
+	case EvConnected:
+		if l := st.links[ev.Link]; l != nil && !l.inbound {
+			st.linkConnected(l, ev.LocalIP)
+		}
+	case EvConnectFailed:
+		if l := st.links[ev.Link]; l != nil && !l.inbound {
+			// cluster-behaviour.md §1.3: a failed connect with no ping
+			// pending claims a ping now, so the node can time out.
+			if l.node != nil && l.node.PingSent == 0 {
+				l.node.PingSent = st.now
+			}
+			st.dropLink(l)
+		}
+	case EvClosed:
+		if l := st.links[ev.Link]; l != nil {
+			st.dropLink(l)
+		}
+	}
+	st.finish()
+	return st.drain()
+}
+
+// TakeOutputs returns the outputs queued by commands since the last call.
+func (st *State) TakeOutputs() []Output {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.drain()
+}
+
+func (st *State) drain() []Output {
+	out := st.out
+	st.out = nil
+	return out
+}
+
+func (st *State) emit(o Output) { st.out = append(st.out, o) }
+
+// finish is clusterBeforeSleep: state evaluation, the nodes.conf save
+// (placed before every output of the event) and the snapshot publication.
+func (st *State) finish() {
+	todo := st.todo
+	st.todo = 0
+	if todo&todoUpdateState != 0 {
+		st.updateState()
+	}
+	if todo&todoSave != 0 {
+		st.saveGen++
+		save := Output{Kind: OutSave, Text: st.configText(), Fsync: todo&todoFsync != 0, Gen: st.saveGen}
+		st.out = append(st.out, Output{})
+		copy(st.out[1:], st.out)
+		st.out[0] = save
+	}
+	if todo&(todoSave|todoPublish|todoUpdateState) != 0 {
+		st.publish()
+	}
+}
+
+// endCommand finishes a CLUSTER command (or a Tick without an edge):
+// nodes.conf is written now, before the reply, and the network outputs
+// wait for the edge, which Notify wakes up.
+func (st *State) endCommand() {
+	st.finish()
+	keep := st.out[:0]
+	for _, o := range st.out {
+		if o.Kind == OutSave {
+			if err := st.WriteConfig(o); err != nil {
+				st.opts.Log.Warn().Err(err).Msg("saving the cluster config")
+			}
+			continue
+		}
+		keep = append(keep, o)
+	}
+	st.out = keep
+	if len(st.out) > 0 && st.opts.Notify != nil {
+		st.opts.Notify()
+	}
+}
+
+// WriteConfig carries out an OutSave: it writes nodes.conf unless a newer
+// save already happened.
+func (st *State) WriteConfig(o Output) error {
+	st.saveMu.Lock()
+	defer st.saveMu.Unlock()
+	if o.Gen != 0 && o.Gen <= st.savedGen {
+		return nil
+	}
+	st.savedGen = o.Gen
+	if st.path == "" {
+		return nil
+	}
+	return writeFileAtomic(st.path, []byte(o.Text))
+}
+
+// newLink creates the record of an outbound link to n and asks the edge to
+// connect (clusterNodeCronHandleReconnect).
+func (st *State) newLink(n *Node) {
+	st.nextLink++
+	l := &link{id: st.nextLink, node: n, ctime: st.now}
+	st.links[l.id] = l
+	n.link = l
+	st.emit(Output{Kind: OutConnect, Link: l.id, Node: n.ID, IP: n.IP, Port: n.CPort})
+}
+
+// linkConnected is clusterLinkConnectHandler: the first packet on a new
+// outbound link is a PING, or a MEET for a node flagged MEET
+// (cluster-bus.md §1 "first packet").
+func (st *State) linkConnected(l *link, localIP string) {
+	l.connected = true
+	l.localIP = localIP
+	n := l.node
+	if n == nil {
+		return
+	}
+	old := n.PingSent
+	typ := gossip.TypePing
+	if n.Flags&FlagMeet != 0 {
+		typ = gossip.TypeMeet
+	}
+	st.sendPing(l, typ)
+	if old != 0 {
+		n.PingSent = old
+	}
+	n.Flags &^= FlagMeet
+}
+
+// freeLink forgets link l and tells the edge to close it (freeClusterLink).
+func (st *State) freeLink(l *link) {
+	if l == nil {
+		return
+	}
+	st.dropLink(l)
+	st.emit(Output{Kind: OutClose, Link: l.id})
+}
+
+// dropLink forgets a link that is already gone at the edge.
+func (st *State) dropLink(l *link) {
+	delete(st.links, l.id)
+	if n := l.node; n != nil {
+		if n.link == l {
+			n.link = nil
+		} else if n.inLink == l {
+			n.inLink = nil
+		}
+	}
+}
+
+// bindInbound is setClusterNodeToInboundClusterLink: an inbound link is
+// bound to its sender on the first packet from a known node; an older
+// inbound link of the same node is closed.
+func (st *State) bindInbound(n *Node, l *link) {
+	if n.inLink != nil && n.inLink != l {
+		st.freeLink(n.inLink)
+	}
+	n.inLink = l
+	l.node = n
+}
