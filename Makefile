@@ -28,13 +28,23 @@ fmt:
 vet:
 	$(GO) vet $(PKGS)
 
-bench: build
+# bench compares bin/redcluster with redis-server in one interleaved run
+# (../shared/bench: paired A/B ratios; see its README). BENCH_CONFIGS
+# selects the throughput configurations (sa, c3r0, c3r1).
+SHARED_BENCH ?= ../shared/bench
+BENCH_CONFIGS ?= sa
+bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
-	B_BIN=$(CURDIR)/$(BIN) CONFIGS=sa ../shared/bench/throughput || \
-	  echo "shared/bench not found beside the repo; Go benchmarks only"
+	@test -d $(SHARED_BENCH) || { echo "$(SHARED_BENCH) not found: Go benchmarks only"; exit 0; }; \
+	  B_BIN=$(CURDIR)/$(BIN) CONFIGS="$(BENCH_CONFIGS)" $(SHARED_BENCH)/throughput && \
+	  B_BIN=$(CURDIR)/$(BIN) CASES="sa_str c1_str sa_hash c1_hash" $(SHARED_BENCH)/memory
 
+# fuzz runs each fuzz target for FUZZTIME; the corpora live in testdata/fuzz.
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./internal/resp/
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/resp/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/gossip/
+	$(GO) test -run '^$$' -fuzz FuzzDispatch -fuzztime $(FUZZTIME) ./internal/server/
 
 clean:
 	rm -rf bin

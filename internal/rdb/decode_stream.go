@@ -101,7 +101,7 @@ func (v *valueReader) readStream(v2 bool) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	names := newDupChecker(groups)
+	var names dupChecker
 	for i := 0; i < groups; i++ {
 		g, err := v.readStreamGroup(s, v2)
 		if err != nil {
@@ -165,7 +165,7 @@ func (v *valueReader) readStreamGroup(s *Stream, v2 bool) (StreamGroup, error) {
 	if err != nil {
 		return g, err
 	}
-	cnames := newDupChecker(consumers)
+	var cnames dupChecker
 	for i := 0; i < consumers; i++ {
 		var c StreamConsumer
 		if c.Name, err = v.r.readString(); err != nil {

@@ -109,38 +109,32 @@ func (v *valueReader) readListLinked() (Value, error) {
 }
 
 // dupChecker detects repeated members/fields: by direct comparison while
-// small, with a map beyond.
+// small (no allocation), with a map beyond.
 type dupChecker struct {
-	small [][]byte
+	small [dupSmall][]byte
+	n     int
 	m     map[string]struct{}
 }
 
 const dupSmall = 16
 
-func newDupChecker(n int) *dupChecker {
-	if n <= dupSmall {
-		return &dupChecker{small: make([][]byte, 0, n)}
-	}
-	return &dupChecker{m: make(map[string]struct{}, min(n, maxPrealloc))}
-}
-
 // add records b and reports false when it was already there.
 func (d *dupChecker) add(b []byte) bool {
 	if d.m == nil {
-		for _, s := range d.small {
+		for _, s := range d.small[:d.n] {
 			if bytes.Equal(s, b) {
 				return false
 			}
 		}
-		if len(d.small) < dupSmall {
-			d.small = append(d.small, b)
+		if d.n < dupSmall {
+			d.small[d.n] = b
+			d.n++
 			return true
 		}
-		d.m = make(map[string]struct{}, 2*dupSmall)
-		for _, s := range d.small {
+		d.m = make(map[string]struct{}, 4*dupSmall)
+		for _, s := range d.small[:d.n] {
 			d.m[string(s)] = struct{}{}
 		}
-		d.small = nil
 	}
 	if _, ok := d.m[string(b)]; ok {
 		return false
@@ -161,7 +155,7 @@ func (v *valueReader) readSetTable() (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	seen := newDupChecker(n)
+	var seen dupChecker
 	for _, m := range members {
 		if !seen.add(m) {
 			return Value{}, corruptf("duplicate set members detected")
@@ -201,7 +195,7 @@ func (v *valueReader) readZSetTable(binaryScores bool) (Value, error) {
 		return Value{}, errEmptyKey
 	}
 	out := make([]ScoredMember, 0, min(n, maxPrealloc))
-	seen := newDupChecker(n)
+	var seen dupChecker
 	for i := 0; i < n; i++ {
 		m, err := v.r.readString()
 		if err != nil {
@@ -237,7 +231,7 @@ func (v *valueReader) readHashTable() (Value, error) {
 		return Value{}, errEmptyKey
 	}
 	out := make([]FieldValue, 0, min(n, maxPrealloc))
-	seen := newDupChecker(n)
+	var seen dupChecker
 	for i := 0; i < n; i++ {
 		f, err := v.r.readString()
 		if err != nil {
@@ -262,7 +256,7 @@ func pairsToHash(elems [][]byte) ([]FieldValue, error) {
 		return nil, corruptf("hash with an odd number of elements")
 	}
 	out := make([]FieldValue, len(elems)/2)
-	seen := newDupChecker(len(out))
+	var seen dupChecker
 	for i := range out {
 		f := elems[2*i]
 		if !seen.add(f) {
@@ -291,12 +285,7 @@ func (v *valueReader) readHashCompact(listpack bool) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	var elems [][]byte
-	if listpack {
-		elems, err = lpStrings(blob)
-	} else {
-		elems, err = zlStrings(blob)
-	}
+	elems, err := compactStrings(blob, listpack)
 	if err != nil {
 		return Value{}, err
 	}
@@ -307,17 +296,20 @@ func (v *valueReader) readHashCompact(listpack bool) (Value, error) {
 	return Value{Kind: KindHash, Encoding: EncodingCompact, Hash: h}, err
 }
 
+// compactStrings decodes a listpack or a ziplist.
+func compactStrings(blob []byte, listpack bool) ([][]byte, error) {
+	if listpack {
+		return lpStrings(blob)
+	}
+	return zlStrings(blob)
+}
+
 func (v *valueReader) readZSetCompact(listpack bool) (Value, error) {
 	blob, err := v.readBlob()
 	if err != nil {
 		return Value{}, err
 	}
-	var elems [][]byte
-	if listpack {
-		elems, err = lpStrings(blob)
-	} else {
-		elems, err = zlStrings(blob)
-	}
+	elems, err := compactStrings(blob, listpack)
 	if err != nil {
 		return Value{}, err
 	}
@@ -328,7 +320,7 @@ func (v *valueReader) readZSetCompact(listpack bool) (Value, error) {
 		return Value{}, corruptf("zset with an odd number of elements")
 	}
 	out := make([]ScoredMember, len(elems)/2)
-	seen := newDupChecker(len(out))
+	var seen dupChecker
 	for i := range out {
 		m := elems[2*i]
 		score, err := parseScore(elems[2*i+1])

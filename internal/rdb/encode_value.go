@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 )
 
 // errEmptyValue is returned when asked to write an empty list, set, zset or
@@ -24,9 +24,11 @@ const (
 
 // valueEncoder writes object bodies.
 type valueEncoder struct {
-	w   *writer
-	cfg Config
-	lp  *lpWriter
+	w     *writer
+	cfg   Config
+	lp    *lpWriter
+	ints  []int  // scratch: zset order, list node ends
+	score []byte // scratch: score text
 }
 
 func (e *valueEncoder) listpack() *lpWriter {
@@ -204,7 +206,8 @@ func (e *valueEncoder) writeList(list [][]byte) error {
 	}
 	// First pass: node boundaries. ends[i] is the index after node i's last
 	// element; plain nodes hold one element.
-	var ends []int
+	ends := e.ints[:0]
+	defer func() { e.ints = ends[:0] }()
 	nodeBytes, count, open := 0, 0, false
 	for i, el := range list {
 		sz := len(el)
@@ -270,21 +273,25 @@ func (e *valueEncoder) writeIntset(set [][]byte) error {
 	return nil
 }
 
-// zsetOrder returns the indexes of z sorted by (score, member).
-func zsetOrder(z []ScoredMember) ([]int, error) {
-	idx := make([]int, len(z))
-	for i := range idx {
+// zsetOrder returns the indexes of z sorted by (score, member), in idx's
+// memory.
+func zsetOrder(z []ScoredMember, idx []int) ([]int, error) {
+	idx = idx[:0]
+	for i := range z {
 		if math.IsNaN(z[i].Score) {
 			return nil, fmt.Errorf("rdb: NaN score for member %q", z[i].Member)
 		}
-		idx[i] = i
+		idx = append(idx, i)
 	}
-	sort.Slice(idx, func(a, b int) bool {
-		x, y := &z[idx[a]], &z[idx[b]]
+	slices.SortFunc(idx, func(a, b int) int {
+		x, y := &z[a], &z[b]
 		if x.Score != y.Score {
-			return x.Score < y.Score
+			if x.Score < y.Score {
+				return -1
+			}
+			return 1
 		}
-		return bytes.Compare(x.Member, y.Member) < 0
+		return bytes.Compare(x.Member, y.Member)
 	})
 	return idx, nil
 }
@@ -293,10 +300,11 @@ func (e *valueEncoder) writeZSet(t byte, z []ScoredMember) error {
 	if len(z) == 0 {
 		return errEmptyValue
 	}
-	order, err := zsetOrder(z)
+	order, err := zsetOrder(z, e.ints)
 	if err != nil {
 		return err
 	}
+	e.ints = order
 	if t == TypeZSetListpack {
 		lp := e.listpack()
 		for _, i := range order {
@@ -304,7 +312,8 @@ func (e *valueEncoder) writeZSet(t byte, z []ScoredMember) error {
 			if v, ok := double2ll(z[i].Score); ok {
 				lp.appendInt(v)
 			} else {
-				lp.appendRawString([]byte(formatScore(z[i].Score)))
+				e.score = appendScore(e.score[:0], z[i].Score)
+				lp.appendRawString(e.score)
 			}
 		}
 		e.writeBlob(lp.finish())

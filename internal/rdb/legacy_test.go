@@ -140,3 +140,38 @@ func TestLegacyPayloadsDecode(t *testing.T) {
 	}
 	require.Equal(t, map[string]int64{"at-first": 1, "at-last": 150, "before": 0, "middle": -1}, read)
 }
+
+// TestHugeCompactEncodings checks listpacks and intsets with more than 65535
+// elements (header count "unknown"), produced by a real server with raised
+// thresholds.
+func TestHugeCompactEncodings(t *testing.T) {
+	srv := startRedis(t, "", "--hash-max-listpack-entries", "100000", "--zset-max-listpack-entries", "100000",
+		"--set-max-intset-entries", "100000", "--hash-max-listpack-value", "64")
+	rc := srv.dial(t)
+	hargs := []any{"HSET", "h"}
+	zargs := []any{"ZADD", "z"}
+	sargs := []any{"SADD", "s"}
+	for i := 0; i < 40000; i++ {
+		hargs = append(hargs, "f"+strconv.Itoa(i), i)
+		zargs = append(zargs, i, "m"+strconv.Itoa(i))
+		sargs = append(sargs, i*3)
+	}
+	for _, a := range [][]any{hargs, zargs, sargs} {
+		rc.must(t, a...)
+	}
+	for key, enc := range map[string]string{"h": "listpack", "z": "listpack", "s": "intset"} {
+		require.Equal(t, enc, asString(t, rc.must(t, "OBJECT", "ENCODING", key)))
+		payload := []byte(asString(t, rc.must(t, "DUMP", key)))
+		v, err := Restore(payload, nil)
+		require.NoError(t, err)
+		require.Equal(t, 40000, v.Len(), key)
+		require.Equal(t, EncodingCompact, v.Encoding)
+		requireSameValue(t, serverValue(t, rc, []byte(key)), v, []byte(key))
+		// And our encoding of it loads back (forced compact, like the source).
+		ours, err := Dump(&v, nil)
+		require.NoError(t, err)
+		rc.must(t, "RESTORE", key+":copy", 0, ours)
+		require.Equal(t, enc, asString(t, rc.must(t, "OBJECT", "ENCODING", key+":copy")))
+		requireSameValue(t, v, serverValue(t, rc, []byte(key+":copy")), []byte(key))
+	}
+}

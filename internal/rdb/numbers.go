@@ -73,24 +73,27 @@ func double2ll(d float64) (int64, bool) {
 
 // formatScore formats a score as Redis's d2string does (integers without a
 // decimal point, otherwise %.17g; "inf", "-inf", "-0", "nan").
-func formatScore(d float64) string {
+func formatScore(d float64) string { return string(appendScore(nil, d)) }
+
+// appendScore appends formatScore(d) to dst.
+func appendScore(dst []byte, d float64) []byte {
 	switch {
 	case math.IsNaN(d):
-		return "nan"
+		return append(dst, "nan"...)
 	case math.IsInf(d, 1):
-		return "inf"
+		return append(dst, "inf"...)
 	case math.IsInf(d, -1):
-		return "-inf"
+		return append(dst, "-inf"...)
 	case d == 0:
 		if math.Signbit(d) {
-			return "-0"
+			return append(dst, "-0"...)
 		}
-		return "0"
+		return append(dst, '0')
 	}
 	if v, ok := double2ll(d); ok {
-		return strconv.FormatInt(v, 10)
+		return strconv.AppendInt(dst, v, 10)
 	}
-	return strconv.FormatFloat(d, 'g', 17, 64)
+	return strconv.AppendFloat(dst, d, 'g', 17, 64)
 }
 
 // parseScore parses a score stored as text (listpack/ziplist zsets, legacy

@@ -39,6 +39,8 @@ type Client struct {
 
 	// ctx is reused by every command of this client (dispatch.go call).
 	ctx Ctx
+	// batchNow is the time (ms) of the batch being processed, 0 outside one.
+	batchNow int64
 
 	// MULTI state
 	InMulti    bool
@@ -185,6 +187,10 @@ func (s *Server) processInput(c *Client, buf []byte) int {
 	c.busy = true
 	c.outMu.Unlock()
 	pos := 0
+	// One clock read per batch of pipelined requests (Redis reads the
+	// clock per event-loop iteration too); commands see it as their time.
+	c.batchNow = nowMs()
+	defer func() { c.batchNow = 0 }()
 	for pos < len(buf) && !c.closing && c.blk == nil {
 		lim := resp.Limits{MaxBulkLen: s.protoMaxBulkLen.Load(), Unauthenticated: !c.Authed}
 		args, n, err := resp.Parse(buf[pos:], lim, c.argvBuf)

@@ -16,7 +16,10 @@ type Router interface {
 // dispatch runs one request the way Redis 7.0's processCommand does.
 func (s *Server) dispatch(c *Client, args [][]byte) {
 	s.Stats.Commands.Add(1)
-	now := nowMs()
+	now := c.batchNow
+	if now == 0 {
+		now = nowMs()
+	}
 	c.lastIO.Store(now)
 	cmd := s.Cmds.Lookup(args[0])
 	if cmd == nil {
