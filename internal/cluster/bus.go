@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -355,10 +356,20 @@ func (b *Bus) accept(ln net.Listener) {
 func (b *Bus) dial(id LinkID, ip string, port int) {
 	defer b.wg.Done()
 	timeout := time.Duration(max(b.st.settings().NodeTimeout, 1000)) * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-b.done: // shutting down: abandon the dial
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	var conn net.Conn
 	err := errors.New("no address")
 	if ip != "" {
-		conn, err = net.DialTimeout("tcp", net.JoinHostPort(ip, strconv.Itoa(port)), timeout)
+		var d net.Dialer
+		conn, err = d.DialContext(ctx, "tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
 	}
 	if err != nil {
 		b.opts.Log.Debug().Err(err).Str("addr", ip+":"+strconv.Itoa(port)).Msg("Unable to connect to Cluster Node")

@@ -147,7 +147,7 @@ func (st *State) processPingish(l *link, m *gossip.Message, sender *Node, sender
 			st.renameNode(l.node, id)
 			st.opts.Log.Debug().Msg("Handshake with node " + id + " completed.")
 			l.node.Flags &^= FlagHandshake
-			l.node.Flags |= Flags(h.Flags) & (FlagMaster | FlagSlave)
+			l.node.Flags |= roleFlags(Flags(h.Flags) & (FlagMaster | FlagSlave))
 			st.todo |= todoSave
 		} else if l.node.ID != h.Sender.String() {
 			// cluster-bus.md §8: a PONG from a different node on the
@@ -262,7 +262,7 @@ func (st *State) processGossip(m *gossip.Message, sender *Node) {
 			// Unknown node from a known sender: trusted, created with the
 			// gossiped name, flags and address (no handshake).
 			if sender != nil && flags&FlagNoAddr == 0 && !st.blacklisted(id) {
-				n = &Node{ID: id, Flags: flags &^ FlagMyself, ctime: st.now, IP: g.IP,
+				n = &Node{ID: id, Flags: roleFlags(flags &^ FlagMyself), ctime: st.now, IP: g.IP,
 					Port: int(g.Port), PPort: int(g.PPort), CPort: int(g.CPort)}
 				st.addNode(n)
 				st.todo |= todoSave
@@ -507,6 +507,15 @@ func (st *State) handleEpochCollision(sender *Node) {
 	st.todo |= todoSave | todoFsync
 	st.opts.Log.Debug().Msg("WARNING: configEpoch collision with node " + sender.ID +
 		". configEpoch set to " + strconv.FormatUint(me.ConfigEpoch, 10))
+}
+
+// roleFlags keeps a peer's flags sane: a node announced both master and
+// replica is taken as a replica (its header's slaveof decides later).
+func roleFlags(f Flags) Flags {
+	if f&FlagSlave != 0 {
+		f &^= FlagMaster
+	}
+	return f
 }
 
 // nodeIP is nodeIp2String: the announced IP if any, else the peer address

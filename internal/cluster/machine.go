@@ -139,9 +139,11 @@ func (st *State) Step(ev Event) []Output {
 		}
 	case EvConnectFailed:
 		if l := st.links[ev.Link]; l != nil && !l.inbound {
-			// cluster-behaviour.md §1.3: a failed connect with no ping
-			// pending claims a ping now, so the node can time out.
-			if l.node != nil && l.node.PingSent == 0 {
+			// cluster-behaviour.md §1.3: a connect that fails at once (no
+			// usable address) with no ping pending claims a ping now, so the
+			// node can time out. A refused or timed-out connection (an
+			// asynchronous failure in Redis) does not.
+			if l.node != nil && l.node.PingSent == 0 && (l.node.IP == "" || !validIP(l.node.IP)) {
 				l.node.PingSent = st.now
 			}
 			st.dropLink(l)

@@ -59,9 +59,14 @@ func (st *State) publish() {
 	}
 	sn.self = idx(st.myself)
 	sn.master = idx(st.myself.Master)
+	var last *Node
+	var lastIdx uint16
 	for s, n := range st.owner {
 		if n != nil {
-			sn.owner[s] = idx(n)
+			if n != last { // runs of slots share their owner
+				last, lastIdx = n, idx(n)
+			}
+			sn.owner[s] = lastIdx
 		}
 	}
 	if len(st.migrating) > 0 {

@@ -67,16 +67,6 @@ const (
 	containerPacked = 2
 )
 
-// Module value opcodes.
-const (
-	moduleOpEOF    = 0
-	moduleOpSInt   = 1
-	moduleOpUInt   = 2
-	moduleOpFloat  = 3
-	moduleOpDouble = 4
-	moduleOpString = 5
-)
-
 // isObjectType reports whether t is a valid object type for Redis 7.0
 // (rdbIsObjectType).
 func isObjectType(t int) bool {

@@ -72,6 +72,9 @@ type Decoder struct {
 	err     error
 	empty   int
 	crc     uint64 // stored checksum, once read
+	// Key attributes set by opcodes, applying to the next key only.
+	expire, idle int64
+	freq         int
 }
 
 // NewDecoder returns a decoder reading from r. opts may be nil.
@@ -85,7 +88,7 @@ func NewDecoder(r io.Reader, opts *DecoderOptions) *Decoder {
 		size = inputSize(r)
 	}
 	rd := newReader(r, size, o.MaxStringLen)
-	return &Decoder{r: rd, v: valueReader{r: rd}, opts: o}
+	return &Decoder{r: rd, v: valueReader{r: rd}, opts: o, idle: -1, freq: -1}
 }
 
 // inputSize returns the number of bytes left in r when r can tell, else -1.
@@ -173,7 +176,6 @@ func (d *Decoder) next() (Record, error) {
 			return Record{}, err
 		}
 	}
-	expire, idle, freq := int64(0), int64(-1), -1
 	for {
 		start := d.r.off
 		op, err := d.r.readByte()
@@ -189,25 +191,25 @@ func (d *Decoder) next() (Record, error) {
 				return Record{}, d.fail(start, "reading expire time: %w", err)
 			}
 			secs := int32(uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24)
-			expire = normalizeExpire(int64(secs) * 1000)
+			d.expire = normalizeExpire(int64(secs) * 1000)
 		case opExpireTimeMs:
 			u, err := d.r.readUint64LE()
 			if err != nil {
 				return Record{}, d.fail(start, "reading expire time: %w", err)
 			}
-			expire = normalizeExpire(int64(u))
+			d.expire = normalizeExpire(int64(u))
 		case opFreq:
 			b, err := d.r.readByte()
 			if err != nil {
 				return Record{}, d.fail(start, "reading LFU frequency: %w", err)
 			}
-			freq = int(b)
+			d.freq = int(b)
 		case opIdle:
 			n, err := d.r.readLen()
 			if err != nil {
 				return Record{}, d.fail(start, "reading LRU idle time: %w", err)
 			}
-			idle = int64(n & (1<<63 - 1))
+			d.idle = int64(n & (1<<63 - 1))
 		case opSelectDB:
 			n, err := d.r.readLen()
 			if err != nil {
@@ -265,9 +267,10 @@ func (d *Decoder) next() (Record, error) {
 				return Record{}, d.fail(start, "reading key: %w", err)
 			}
 			val, err := d.v.readValue(int(op))
+			expire, idle, freq := d.expire, d.idle, d.freq
+			d.expire, d.idle, d.freq = 0, -1, -1
 			if errors.Is(err, errEmptyKey) {
 				d.empty++
-				expire, idle, freq = 0, -1, -1
 				continue
 			}
 			if err != nil {

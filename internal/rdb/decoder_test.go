@@ -243,3 +243,28 @@ func FuzzRestore(f *testing.F) {
 		requireSameValue(t, v, again, nil)
 	})
 }
+
+func TestHeaderAuxOrder(t *testing.T) {
+	var buf bytes.Buffer
+	enc := NewEncoder(&buf, nil)
+	require.NoError(t, enc.WriteHeader(&Header{CTime: 1700000000, UsedMem: 123456789,
+		Repl: &ReplInfo{StreamDB: 0, ID: strings.Repeat("ab", 20), Offset: 98765}, AOFBase: true}))
+	require.NoError(t, enc.WriteAux([]byte("%note"), []byte("hello")))
+	require.NoError(t, enc.Close())
+	recs := decodeAll(t, buf.Bytes())
+	var got []string
+	for _, r := range recs {
+		got = append(got, string(r.AuxKey)+"="+string(r.AuxValue))
+	}
+	require.Equal(t, []string{"redis-ver=7.0.15", "redis-bits=64", "ctime=1700000000", "used-mem=123456789",
+		"repl-stream-db=0", "repl-id=" + strings.Repeat("ab", 20), "repl-offset=98765", "aof-base=1", "%note=hello"}, got)
+	// Out-of-order use is refused.
+	require.Error(t, enc.WriteFunction([]byte("x")))
+	enc2 := NewEncoder(io.Discard, nil)
+	require.Error(t, enc2.SelectDB(0, 1, 0))
+	require.NoError(t, enc2.WriteHeader(nil))
+	require.Error(t, enc2.WriteEntry(&Entry{Key: b("k"), Value: Value{Kind: KindString}}))
+	require.NoError(t, enc2.SelectDB(0, 1, 0))
+	require.Error(t, enc2.WriteEntry(&Entry{Key: b("k"), Value: Value{Kind: KindList}}), "empty list")
+	require.Error(t, enc2.Close(), "errors are sticky")
+}

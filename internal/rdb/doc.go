@@ -5,13 +5,46 @@
 // Entry) rather than on the store's own types, so that the server can convert
 // in both directions with whatever representation it prefers.
 //
-// Decoding is streaming (Decoder reads an io.Reader record by record and never
-// holds the whole input in memory); every length read from the input is
-// checked against configurable limits and, when the input size is known,
-// against the bytes left. Encoding (Encoder) writes what redis-server 7.0.15
-// writes: header "REDIS0010", the same aux fields, the same object encodings
-// chosen with the same thresholds, EOF and the CRC-64/Jones checksum.
+// Decoding is streaming: Decoder reads an io.Reader record by record (aux
+// fields, function libraries, SELECTDB, RESIZEDB, keys) and never holds the
+// whole input in memory. Every length read from the input is checked against
+// limits and, when the input size is known, against the bytes left; errors
+// wrap ErrCorrupt, ErrLimit, ErrUnsupported, ErrChecksum or
+// io.ErrUnexpectedEOF. Given a *bufio.Reader the decoder consumes exactly the
+// RDB, so a replica can decode a full-sync payload straight from the master
+// connection and keep reading the command stream (or the $EOF: mark) after
+// it:
 //
-// DUMP payloads are produced by Dump and read by Restore; FUNCTION DUMP
-// payloads by DumpFunctions and RestoreFunctions.
+//	d := rdb.NewDecoder(br, &rdb.DecoderOptions{Size: n, Databases: 16})
+//	for {
+//		rec, err := d.Next()
+//		if err == io.EOF {
+//			break // checksum verified
+//		}
+//		if err != nil {
+//			return err
+//		}
+//		switch rec.Kind {
+//		case rdb.RecordEntry:
+//			// rec.Entry.DB, .Key, .Value, .ExpireMs
+//		case rdb.RecordFunction:
+//			// rec.Function holds a library's source
+//		}
+//	}
+//
+// Encoder writes what redis-server 7.0.15 writes: header "REDIS0010", the
+// same aux fields, the same object encodings chosen with the same thresholds
+// (Config), quicklist and stream nodes split the same way, EOF and the
+// CRC-64/Jones checksum:
+//
+//	enc := rdb.NewEncoder(w, nil)
+//	enc.WriteHeader(&rdb.Header{UsedMem: used})
+//	enc.WriteFunction(librarySource)
+//	enc.SelectDB(0, keys, expires)
+//	enc.WriteEntry(&rdb.Entry{Key: k, Value: v, ExpireMs: at})
+//	err := enc.Close()
+//
+// DUMP payloads are produced by Dump and read by Restore (ErrDumpPayload and
+// ErrBadDataFormat carry RESTORE's error replies); FUNCTION DUMP payloads by
+// DumpFunctions and RestoreFunctions.
 package rdb

@@ -71,11 +71,8 @@ func double2ll(d float64) (int64, bool) {
 	return v, true
 }
 
-// formatScore formats a score as Redis's d2string does (integers without a
-// decimal point, otherwise %.17g; "inf", "-inf", "-0", "nan").
-func formatScore(d float64) string { return string(appendScore(nil, d)) }
-
-// appendScore appends formatScore(d) to dst.
+// appendScore appends a score formatted as Redis's d2string does (integers
+// without a decimal point, otherwise %.17g; "inf", "-inf", "-0", "nan").
 func appendScore(dst []byte, d float64) []byte {
 	switch {
 	case math.IsNaN(d):

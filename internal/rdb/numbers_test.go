@@ -24,6 +24,8 @@ func TestParseStrictInt64(t *testing.T) {
 	}
 }
 
+func formatScore(d float64) string { return string(appendScore(nil, d)) }
+
 func TestFormatScore(t *testing.T) {
 	cases := map[float64]string{
 		1: "1", -5: "-5", 1.5: "1.5", 0.1: "0.10000000000000001", math.Inf(1): "inf",

@@ -69,6 +69,10 @@ type ScoredMember struct {
 // Kind are meaningful. Aggregates keep the order of the input: lists in list
 // order, hashes in listpack (insertion) order, zsets as stored (ascending for
 // listpacks, descending for ZSET_2), sets as stored (ascending for intsets).
+//
+// Byte slices of a decoded value may share backing arrays with each other
+// (their capacity is clipped, so appending to one never clobbers another);
+// the encoder never modifies or retains the slices it is given.
 type Value struct {
 	Kind     Kind
 	Encoding Encoding

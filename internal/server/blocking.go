@@ -570,7 +570,10 @@ func (s *Server) waitBlocked(c *Client, buf []byte) ([]byte, bool) {
 
 	var timeout <-chan time.Time
 	if w.deadline > 0 {
-		t := time.NewTimer(time.Duration(w.deadline-nowMs()) * time.Millisecond)
+		// Redis times a client out once the clock (in ms) is past the
+		// deadline; firing at the deadline's own millisecond could answer
+		// before the timeout has fully elapsed.
+		t := time.NewTimer(time.Until(time.UnixMilli(w.deadline + 1)))
 		defer t.Stop()
 		timeout = t.C
 	}

@@ -54,11 +54,22 @@ type Client struct {
 	Patterns  map[string]struct{}
 	SChannels map[string]struct{}
 
-	// outMu serialises socket writes between this client's own loop and
-	// messages pushed by other goroutines (Pub/Sub, unblocking).
-	outMu  sync.Mutex
-	outbox []byte
-	busy   bool
+	// outMu guards the output state shared between this client's own loop
+	// and the goroutines that push messages to it (Pub/Sub): outbox holds
+	// pushed bytes not yet written; busy is set while the loop processes
+	// requests (it then writes the outbox after its replies); writing while
+	// some goroutine writes to the socket (only one does at a time).
+	outMu     sync.Mutex
+	outCond   *sync.Cond // signals the end of writing (created lazily)
+	outbox    []byte
+	outSpare  []byte // a written outbox kept for reuse
+	busy      bool
+	writing   bool
+	outDead   bool  // the socket failed or the client went over its limit
+	inflight  int   // outbox bytes being written by a drainer
+	softSince int64 // unix s since when the soft output limit is exceeded
+	// srv is the server, for delivery limits and statistics (nil in some tests).
+	srv *Server
 
 	// blk is the pending wait of a blocked command (blocking.go); only
 	// the client's own goroutine reads or writes it.
@@ -78,18 +89,109 @@ func (c *Client) SubscriptionCount() int {
 	return len(c.Channels) + len(c.Patterns)
 }
 
-// Deliver writes a reply produced outside the client's own loop (a Pub/Sub
-// message): queued while the client is processing, written at once otherwise.
+// Deliver sends bytes produced outside the client's own loop (a Pub/Sub
+// message). They are queued, never written by the caller, so a client that
+// does not read cannot stall a publisher: while the client processes
+// requests its loop writes them after its replies, otherwise a writer
+// goroutine does. Like Redis, a client whose pending bytes pass the
+// client-output-buffer-limit of the pubsub class is disconnected.
 func (c *Client) Deliver(b []byte) {
 	c.outMu.Lock()
-	defer c.outMu.Unlock()
-	if c.busy {
-		c.outbox = append(c.outbox, b...)
+	if c.outDead {
+		c.outMu.Unlock()
 		return
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if _, err := c.nc.Write(b); err != nil {
+	c.outbox = append(c.outbox, b...)
+	if c.overOutputLimit() {
+		c.outDead = true
+		c.outbox = nil
+		c.outMu.Unlock()
+		if c.srv != nil {
+			c.srv.Log.Warn().Str("addr", c.Addr).
+				Msg("Client scheduled to be closed ASAP for overcoming of output buffer limits.")
+		}
 		c.nc.Close()
+		return
+	}
+	start := !c.busy && !c.writing
+	if start {
+		c.writing = true
+	}
+	c.outMu.Unlock()
+	if start {
+		go c.drainOutbox()
+	}
+}
+
+// overOutputLimit applies the pubsub client-output-buffer-limit to the
+// pending pushed bytes, as Redis's checkClientOutputBufferLimits does: over
+// the hard limit, or over the soft one for more than its seconds. Caller
+// holds outMu.
+func (c *Client) overOutputLimit() bool {
+	if c.srv == nil {
+		return false
+	}
+	lim := c.srv.pubsubOutLimit.Load()
+	if lim == nil {
+		return false
+	}
+	pending := uint64(len(c.outbox) + c.inflight)
+	if lim.Hard > 0 && pending >= lim.Hard {
+		return true
+	}
+	if lim.Soft == 0 || pending < lim.Soft {
+		c.softSince = 0
+		return false
+	}
+	now := time.Now().Unix()
+	if c.softSince == 0 {
+		c.softSince = now
+		return false
+	}
+	return now-c.softSince > lim.SoftSeconds
+}
+
+// drainOutbox writes the outbox while the client's loop is idle; it runs
+// on its own goroutine with c.writing set, and stops when the outbox is
+// empty or the loop starts processing (the loop then writes what is left
+// after its replies, keeping replies and pushes in order).
+func (c *Client) drainOutbox() {
+	c.outMu.Lock()
+	for len(c.outbox) > 0 && !c.busy && !c.outDead {
+		chunk := c.outbox
+		c.outbox, c.outSpare = c.outSpare[:0], nil
+		c.inflight = len(chunk)
+		c.outMu.Unlock()
+		n, err := c.nc.Write(chunk)
+		if c.srv != nil {
+			c.srv.Stats.NetOutput.Add(int64(n))
+		}
+		c.outMu.Lock()
+		c.inflight = 0
+		if cap(chunk) <= 64<<10 {
+			c.outSpare = chunk[:0]
+		}
+		if err != nil {
+			c.outDead = true
+			c.outbox = nil
+			c.nc.Close()
+		}
+	}
+	c.writing = false
+	if c.outCond != nil {
+		c.outCond.Broadcast()
+	}
+	c.outMu.Unlock()
+}
+
+// waitWriterLocked waits until no other goroutine writes to the socket.
+// Caller holds outMu.
+func (c *Client) waitWriterLocked() {
+	for c.writing {
+		if c.outCond == nil {
+			c.outCond = sync.NewCond(&c.outMu)
+		}
+		c.outCond.Wait()
 	}
 }
 
@@ -117,6 +219,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		W:       resp.NewWriter(),
 		Created: time.Now(),
 		Authed:  cs.requirePass == "",
+		srv:     s,
 	}
 	c.lastIO.Store(nowMs())
 	if !s.addClient(c) {
@@ -227,24 +330,52 @@ func (s *Server) processInput(c *Client, buf []byte) int {
 	return pos
 }
 
-// flush writes pending replies (and queued pushes); false when the socket failed.
+// flush writes pending replies (and queued pushes after them) and ends
+// the busy state; false when the socket failed. The write happens without
+// outMu held, so that publishers never wait for this client's socket.
 func (s *Server) flush(c *Client) bool {
 	c.outMu.Lock()
-	defer c.outMu.Unlock()
+	c.waitWriterLocked()
 	c.busy = false
+	if c.outDead {
+		c.outMu.Unlock()
+		return false
+	}
 	if len(c.outbox) > 0 {
 		c.W.Buf = append(c.W.Buf, c.outbox...)
-		c.outbox = c.outbox[:0]
+		if cap(c.outbox) > 1<<20 {
+			c.outbox = nil
+		} else {
+			c.outbox = c.outbox[:0]
+		}
 	}
 	if c.W.Len() == 0 {
+		c.outMu.Unlock()
 		return true
 	}
+	c.writing = true
+	c.outMu.Unlock()
 	n, err := c.nc.Write(c.W.Buf)
 	s.Stats.NetOutput.Add(int64(n))
 	if cap(c.W.Buf) > 1<<20 {
 		c.W.Buf = nil
 	} else {
 		c.W.Reset()
+	}
+	c.outMu.Lock()
+	if err != nil {
+		c.outDead = true
+		c.outbox = nil
+	}
+	// Pushes that arrived during the write: hand them to a writer.
+	start := len(c.outbox) > 0 && !c.outDead
+	c.writing = start
+	if !start && c.outCond != nil {
+		c.outCond.Broadcast()
+	}
+	c.outMu.Unlock()
+	if start {
+		go c.drainOutbox()
 	}
 	return err == nil
 }

@@ -58,7 +58,9 @@ func clusterCommands() []*Command {
 			"O(N) where N is the number of known nodes. The command may execute a FLUSHALL as a side effect."),
 		sub("saveconfig", 2, admin, cmdClusterSaveConfig, "3.0.0", adminCats, "Forces the node to save cluster state on disk", "O(1)"),
 		sub("set-config-epoch", 3, admin, cmdClusterSetConfigEpoch, "3.0.0", adminCats, "Set the configuration epoch in a new node", "O(1)"),
-		sub("setslot", -4, admin, cmdClusterSetSlot, "3.0.0", adminCats, "Bind a hash slot to a specific node", "O(1)"),
+		// flagAllSlots: its handler locks the slot it counts keys of, so
+		// inside EXEC it needs every lock held rather than a subset.
+		sub("setslot", -4, admin|flagAllSlots, cmdClusterSetSlot, "3.0.0", adminCats, "Bind a hash slot to a specific node", "O(1)"),
 		sub("shards", 2, FlagStale, cmdClusterShards, "7.0.0", slow, "Get array of cluster slots to node mappings",
 			"O(N) where N is the total number of cluster nodes"),
 		sub("slaves", 3, FlagAdmin|FlagStale, cmdClusterReplicas, "3.0.0", adminCats, "List replica nodes of the specified master node", "O(1)"),

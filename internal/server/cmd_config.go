@@ -84,6 +84,7 @@ func cmdConfigSet(c *Ctx) {
 // The caller holds cfgMu for writing.
 func (s *Server) applyConfig(res *config.SetResult) error {
 	defer s.refreshEncodingLimits()
+	defer s.refreshOutputLimits()
 	s.protoMaxBulkLen.Store(s.Cfg.ProtoMaxBulkLen)
 	s.queryBufLimit.Store(s.Cfg.ClientQueryBufferLimit)
 	for _, name := range res.Changed {
@@ -110,6 +111,13 @@ func (s *Server) applyConfig(res *config.SetResult) error {
 		break
 	}
 	return nil
+}
+
+// refreshOutputLimits publishes the pubsub client-output-buffer-limit
+// that Client.Deliver enforces. The caller holds cfgMu (or owns s alone).
+func (s *Server) refreshOutputLimits() {
+	lim := s.Cfg.ClientOutputBufferLimit[2]
+	s.pubsubOutLimit.Store(&lim)
 }
 
 func cfgContains(l []string, s string) bool {

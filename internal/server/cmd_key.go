@@ -702,7 +702,7 @@ func cmdObjectRefcount(c *Ctx) {
 		return
 	}
 	if o.Type == store.TypeString && store.StringObjectEncoding(o) == "int" {
-		v, _ := store.ParseInt64(o.Str)
+		v, _ := store.ParseInt64(o.Bytes())
 		max, policy := c.S.memoryLimits()
 		if v >= 0 && v < keySharedIntegers && (max == 0 || !policyTracksAccess(policy)) {
 			c.W.Int(1<<31 - 1)

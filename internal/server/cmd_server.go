@@ -357,7 +357,7 @@ func debugObject(c *Ctx) {
 		enc := keyObjectEncoding(o)
 		refcount := 1
 		if enc == "int" {
-			if v, err := strconv.ParseInt(string(o.Str), 10, 64); err == nil && v >= 0 && v < 10000 {
+			if v, err := strconv.ParseInt(string(o.Bytes()), 10, 64); err == nil && v >= 0 && v < 10000 {
 				refcount = 2147483647
 			}
 		}
@@ -366,7 +366,7 @@ func debugObject(c *Ctx) {
 			idle = 0
 		}
 		line = fmt.Sprintf("Value at:%p refcount:%d encoding:%s serializedlength:%d lru:%d lru_seconds_idle:%d",
-			o, refcount, enc, len(o.Str)+1, o.LRU&(1<<24-1), idle)
+			o, refcount, enc, len(o.Bytes())+1, o.LRU&(1<<24-1), idle)
 	}
 	c.UnlockSlot(slot)
 	if o == nil {

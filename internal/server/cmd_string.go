@@ -87,10 +87,10 @@ func strLookupRead(c *Ctx, key []byte) *store.Object {
 // with encoding marker enc. old is the key's current live object, if any:
 // a string object is updated in place. expireAt (ms) sets a TTL; otherwise
 // the TTL is removed unless keepTTL.
-func strPut(c *Ctx, key []byte, old *store.Object, buf []byte, enc any, expireAt int64, keepTTL bool) {
+func strPut(c *Ctx, key []byte, old *store.Object, buf []byte, enc store.StrEnc, expireAt int64, keepTTL bool) {
 	if old != nil && old.Type == store.TypeString {
-		old.Str = buf
-		old.Val = enc
+		old.SetBytes(buf)
+		old.Enc = enc
 		if expireAt != 0 {
 			c.DB.SetExpire(key, old, expireAt)
 		} else if !keepTTL && old.Expire != 0 {
@@ -99,29 +99,37 @@ func strPut(c *Ctx, key []byte, old *store.Object, buf []byte, enc any, expireAt
 		return
 	}
 	o := strNewObject(c, buf, enc)
+	strNewTTL(o, old, expireAt, keepTTL)
+	c.DB.Set(key, o)
+}
+
+// strNewTTL gives a new object replacing old the TTL strPut would.
+func strNewTTL(o, old *store.Object, expireAt int64, keepTTL bool) {
 	if expireAt != 0 {
 		o.Expire = expireAt
 	} else if keepTTL && old != nil {
 		o.Expire = old.Expire
 	}
-	c.DB.Set(key, o)
 }
 
 // strNewObject returns a new string object with a fresh LRU clock.
-func strNewObject(c *Ctx, buf []byte, enc any) *store.Object {
-	return &store.Object{Type: store.TypeString, Str: buf, Val: enc, LRU: store.LRUClock(c.Now)}
+func strNewObject(c *Ctx, buf []byte, enc store.StrEnc) *store.Object {
+	o := &store.Object{Type: store.TypeString, Enc: enc, LRU: store.LRUClock(c.Now)}
+	o.SetBytes(buf)
+	return o
 }
 
 // strSetValue is setKey for a client-supplied value: it copies val,
-// reusing the old string's storage when it fits.
+// reusing the old string's storage when it fits. A new object gets its
+// copy from DB.SetStringCopy (one allocation with a new key's name).
 func strSetValue(c *Ctx, key []byte, old *store.Object, val []byte, expireAt int64, keepTTL bool) {
-	var buf []byte
 	if old != nil && old.Type == store.TypeString {
-		buf = store.ReuseBytes(old.Str, val)
-	} else {
-		buf = store.CopyBytes(val)
+		strPut(c, key, old, store.ReuseBytes(old.Bytes(), val), store.StrEncAuto, expireAt, keepTTL)
+		return
 	}
-	strPut(c, key, old, buf, nil, expireAt, keepTTL)
+	o := strNewObject(c, nil, store.StrEncAuto)
+	strNewTTL(o, old, expireAt, keepTTL)
+	c.DB.SetStringCopy(key, val, o)
 }
 
 // strCheckLength is checkStringLength: size+add must fit proto-max-bulk-len.
@@ -186,7 +194,7 @@ func cmdGet(c *Ctx) {
 		c.Error(resp.ErrWrongType)
 		return
 	}
-	c.W.Bulk(o.Str)
+	c.W.Bulk(o.Bytes())
 }
 
 // Option flags of SET and GETEX (parseExtendedStringArgumentsOrReply).
@@ -302,7 +310,7 @@ func strSetGeneric(c *Ctx, flags int, key, val, expire []byte, intReplies bool) 
 		if old == nil {
 			c.W.Null()
 		} else {
-			c.W.Bulk(old.Str)
+			c.W.Bulk(old.Bytes())
 		}
 	} else {
 		old = c.Lookup(key)
@@ -362,7 +370,7 @@ func strGetGeneric(c *Ctx) (*store.Object, bool) {
 		c.Error(resp.ErrWrongType)
 		return nil, false
 	}
-	c.W.Bulk(o.Str)
+	c.W.Bulk(o.Bytes())
 	return o, true
 }
 
@@ -405,7 +413,7 @@ func cmdGetex(c *Ctx) {
 	if !ok {
 		return
 	}
-	c.W.Bulk(o.Str)
+	c.W.Bulk(o.Bytes())
 	switch {
 	case flags&(strEXAT|strPXAT) != 0 && expireAt <= c.Now:
 		c.DB.Delete(key, c.Now)
@@ -426,7 +434,7 @@ func cmdMget(c *Ctx) {
 		if o == nil || o.Type != store.TypeString {
 			c.W.Null()
 		} else {
-			c.W.Bulk(o.Str)
+			c.W.Bulk(o.Bytes())
 		}
 	}
 }
@@ -472,7 +480,7 @@ func strIncrBy(c *Ctx, incr int64) {
 			return
 		}
 		var ok bool
-		if v, ok = store.ParseInt64(o.Str); !ok {
+		if v, ok = store.ParseInt64(o.Bytes()); !ok {
 			c.Error(resp.ErrNotInteger)
 			return
 		}
@@ -485,10 +493,10 @@ func strIncrBy(c *Ctx, incr int64) {
 	var tmp [24]byte
 	digits := store.AppendInt64(tmp[:0], v)
 	if o != nil {
-		o.Str = store.ReuseBytes(o.Str, digits)
-		o.Val = nil
+		o.SetBytes(store.ReuseBytes(o.Bytes(), digits))
+		o.Enc = store.StrEncAuto
 	} else {
-		c.DB.Set(key, strNewObject(c, store.CopyBytes(digits), nil))
+		c.DB.SetStringCopy(key, digits, strNewObject(c, nil, store.StrEncAuto))
 	}
 	c.Modified(key)
 	c.W.Int(v)
@@ -525,7 +533,7 @@ func cmdIncrbyfloat(c *Ctx) {
 			c.Error(resp.ErrWrongType)
 			return
 		}
-		cur = o.Str
+		cur = o.Bytes()
 		if cur == nil {
 			cur = []byte{}
 		}
@@ -540,7 +548,7 @@ func cmdIncrbyfloat(c *Ctx) {
 		c.Error(resp.ErrNotFloat)
 		return
 	}
-	var enc any = store.StrEncEmbstr
+	enc := store.StrEncEmbstr
 	if len(out) > 44 {
 		enc = store.StrEncRaw
 	}
@@ -553,7 +561,7 @@ func cmdAppend(c *Ctx) {
 	key, val := c.Args[1], c.Args[2]
 	o := c.Lookup(key)
 	if o == nil {
-		c.DB.Set(key, strNewObject(c, store.CopyBytes(val), nil))
+		c.DB.SetStringCopy(key, val, strNewObject(c, nil, store.StrEncAuto))
 		c.Modified(key)
 		c.W.Int(int64(len(val)))
 		return
@@ -562,13 +570,15 @@ func cmdAppend(c *Ctx) {
 		c.Error(resp.ErrWrongType)
 		return
 	}
-	if !strCheckLength(c, int64(len(o.Str)), int64(len(val))) {
+	cur := o.Bytes()
+	if !strCheckLength(c, int64(len(cur)), int64(len(val))) {
 		return
 	}
-	o.Str = append(o.Str, val...)
-	o.Val = store.StrEncRaw
+	cur = append(cur, val...)
+	o.SetBytes(cur)
+	o.Enc = store.StrEncRaw
 	c.Modified(key)
-	c.W.Int(int64(len(o.Str)))
+	c.W.Int(int64(len(cur)))
 }
 
 func cmdStrlen(c *Ctx) {
@@ -581,7 +591,7 @@ func cmdStrlen(c *Ctx) {
 		c.Error(resp.ErrWrongType)
 		return
 	}
-	c.W.Int(int64(len(o.Str)))
+	c.W.Int(int64(len(o.Bytes())))
 }
 
 func cmdGetrange(c *Ctx) {
@@ -602,7 +612,7 @@ func cmdGetrange(c *Ctx) {
 		c.Error(resp.ErrWrongType)
 		return
 	}
-	c.W.Bulk(store.GetRange(o.Str, start, end))
+	c.W.Bulk(store.GetRange(o.Bytes(), start, end))
 }
 
 func cmdSetrange(c *Ctx) {
@@ -636,15 +646,16 @@ func cmdSetrange(c *Ctx) {
 		return
 	}
 	if len(val) == 0 {
-		c.W.Int(int64(len(o.Str)))
+		c.W.Int(int64(len(o.Bytes())))
 		return
 	}
 	if !strCheckLength(c, offset, int64(len(val))) {
 		return
 	}
-	o.Str = strGrowZero(o.Str, int(offset)+len(val))
-	copy(o.Str[offset:], val)
-	o.Val = store.StrEncRaw
+	cur := strGrowZero(o.Bytes(), int(offset)+len(val))
+	copy(cur[offset:], val)
+	o.SetBytes(cur)
+	o.Enc = store.StrEncRaw
 	c.Modified(key)
-	c.W.Int(int64(len(o.Str)))
+	c.W.Int(int64(len(cur)))
 }

@@ -44,9 +44,9 @@ func strBitString(c *Ctx, maxbit uint64) (o *store.Object, dirty, ok bool) {
 		c.Error(resp.ErrWrongType)
 		return nil, false, false
 	}
-	o.Val = store.StrEncRaw
-	if len(o.Str) < n {
-		o.Str = strGrowZero(o.Str, n)
+	o.Enc = store.StrEncRaw
+	if cur := o.Bytes(); len(cur) < n {
+		o.SetBytes(strGrowZero(cur, n))
 		dirty = true
 	}
 	return o, dirty, true
@@ -66,10 +66,11 @@ func cmdSetbit(c *Ctx) {
 	if !ok {
 		return
 	}
-	old := int64(store.GetBit(o.Str, off))
+	p := o.Bytes()
+	old := int64(store.GetBit(p, off))
 	if dirty || old != on {
 		b, sh := off>>3, 7-off&7
-		o.Str[b] = o.Str[b]&^(1<<sh) | byte(on)<<sh
+		p[b] = p[b]&^(1<<sh) | byte(on)<<sh
 		c.Modified(c.Args[1])
 	}
 	c.W.Int(old)
@@ -89,7 +90,7 @@ func cmdGetbit(c *Ctx) {
 		c.Error(resp.ErrWrongType)
 		return
 	}
-	c.W.Int(int64(store.GetBit(o.Str, off)))
+	c.W.Int(int64(store.GetBit(o.Bytes(), off)))
 }
 
 // strBitUnit parses BIT|BYTE; it reports whether the unit is bits.
@@ -136,7 +137,7 @@ func cmdBitcount(c *Ctx) {
 		c.Error(resp.ErrWrongType)
 		return
 	}
-	p := o.Str
+	p := o.Bytes()
 	var start, end int64
 	var first, last byte
 	switch len(args) {
@@ -202,7 +203,7 @@ func cmdBitpos(c *Ctx) {
 		c.Error(resp.ErrWrongType)
 		return
 	}
-	p := o.Str
+	p := o.Bytes()
 	var start, end int64
 	var first, last byte
 	endGiven := false
@@ -278,7 +279,7 @@ func cmdBitop(c *Ctx) {
 			c.Error(resp.ErrWrongType)
 			return
 		}
-		srcs[i] = o.Str
+		srcs[i] = o.Bytes()
 	}
 	res := store.BitOpApply(op, srcs)
 	target := args[2]
@@ -411,7 +412,7 @@ func strBitfield(c *Ctx, readOnly bool) {
 		if op.opcode == bfGet {
 			var p []byte
 			if o != nil {
-				p = o.Str
+				p = o.Bytes()
 			}
 			if op.signed {
 				c.W.Int(store.GetSignedBitfield(p, op.offset, op.bits))
@@ -424,7 +425,7 @@ func strBitfield(c *Ctx, readOnly bool) {
 		var reply int64
 		var overflow int
 		if op.signed {
-			oldv := store.GetSignedBitfield(o.Str, op.offset, op.bits)
+			oldv := store.GetSignedBitfield(o.Bytes(), op.offset, op.bits)
 			var newv, wrapped int64
 			if op.opcode == bfIncrBy {
 				overflow, wrapped = store.SignedBitfieldOverflow(oldv, op.value, op.bits, op.ow)
@@ -443,7 +444,7 @@ func strBitfield(c *Ctx, readOnly bool) {
 			}
 			oldBits, newBits = uint64(oldv), uint64(newv)
 		} else {
-			oldv := store.GetUnsignedBitfield(o.Str, op.offset, op.bits)
+			oldv := store.GetUnsignedBitfield(o.Bytes(), op.offset, op.bits)
 			var newv, wrapped uint64
 			if op.opcode == bfIncrBy {
 				newv = oldv + uint64(op.value)
@@ -467,7 +468,7 @@ func strBitfield(c *Ctx, readOnly bool) {
 			continue
 		}
 		c.W.Int(reply)
-		store.SetBitfield(o.Str, op.offset, op.bits, newBits)
+		store.SetBitfield(o.Bytes(), op.offset, op.bits, newBits)
 		if dirty || oldBits != newBits {
 			changes++
 		}
@@ -488,10 +489,10 @@ func cmdLcs(c *Ctx) {
 	}
 	var a, b []byte
 	if oa != nil {
-		a = oa.Str
+		a = oa.Bytes()
 	}
 	if ob != nil {
-		b = ob.Str
+		b = ob.Bytes()
 	}
 	var getLen, getIdx, withLen bool
 	var minLen int64

@@ -35,19 +35,19 @@ func (s *Server) dispatch(c *Client, args [][]byte) {
 		cmd = sub
 	}
 	c.cs.lastCmd.Store(cmd) // CLIENT LIST cmd=, set at lookup as in Redis
+	isExec := cmd.Handler != nil && cmd.Name == "exec" && cmd.Parent == nil
 	if (cmd.Arity > 0 && cmd.Arity != len(args)) || len(args) < -cmd.Arity {
-		s.rejectInMulti(c, "ERR wrong number of arguments for '"+cmd.FullName()+"' command")
+		s.reject(c, isExec, "ERR wrong number of arguments for '"+cmd.FullName()+"' command")
 		return
 	}
 	if !c.Authed && cmd.Flags&FlagNoAuth == 0 {
-		s.rejectInMulti(c, resp.ErrNoAuth)
+		s.reject(c, isExec, resp.ErrNoAuth)
 		return
 	}
 	if c.InMulti && cmd.Flags&FlagNoMulti != 0 {
 		s.rejectInMulti(c, "ERR Command not allowed inside a transaction")
 		return
 	}
-	isExec := cmd.Handler != nil && cmd.Name == "exec" && cmd.Parent == nil
 	slotList, cross := keySlots(cmd, args, c.posBuf[:], c.slotBuf[:])
 	if r := s.router(); r != nil && (len(slotList) > 0 || isExec) {
 		// EXEC is routed on its queued keys, but locks none itself here
@@ -67,20 +67,24 @@ func (s *Server) dispatch(c *Client, args [][]byte) {
 			return
 		}
 	}
-	if cmd.Flags&FlagDenyOOM != 0 && !s.memoryOK(c) {
-		s.rejectInMulti(c, resp.ErrOOM)
+	if rejectOnOOM(c, cmd, isExec) && !s.memoryOK(c) {
+		s.reject(c, isExec, resp.ErrOOM)
 		return
 	}
 	if c.hasSubscriptions() && c.W.Proto == 2 && !allowedInSubscribedContext(cmd) {
-		c.W.Error("ERR Can't execute '" + cmd.FullName() + "': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
+		s.reject(c, isExec, "ERR Can't execute '"+cmd.FullName()+"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
 	}
 	if c.InMulti && !isMultiControl(cmd) {
-		q := queuedCmd{cmd: cmd, args: make([][]byte, len(args))}
-		for i, a := range args {
-			q.args[i] = append([]byte(nil), a...)
+		// Like Redis, a transaction that EXEC will refuse anyway keeps no
+		// more commands (a pipelined client may send many after an error).
+		if !c.MultiDirty && !c.WatchDirty.Load() {
+			q := queuedCmd{cmd: cmd, args: make([][]byte, len(args))}
+			for i, a := range args {
+				q.args[i] = append([]byte(nil), a...)
+			}
+			c.Queue = append(c.Queue, q)
 		}
-		c.Queue = append(c.Queue, q)
 		c.W.Status("QUEUED")
 		return
 	}
@@ -130,6 +134,47 @@ func allowedInSubscribedContext(cmd *Command) bool {
 		return true
 	}
 	return false
+}
+
+// rejectOnOOM reports whether the command is refused when used memory is
+// over maxmemory (Redis 7.0's processCommand): denyoom commands, an EXEC
+// whose queue holds one, and inside MULTI every command but EXEC, DISCARD,
+// QUIT and RESET (queueing would grow memory without bound).
+func rejectOnOOM(c *Client, cmd *Command, isExec bool) bool {
+	if cmd.Flags&FlagDenyOOM != 0 {
+		return true
+	}
+	if !c.InMulti {
+		return false
+	}
+	if isExec {
+		for _, q := range c.Queue {
+			if q.cmd.Flags&FlagDenyOOM != 0 {
+				return true
+			}
+		}
+		return false
+	}
+	if cmd.Parent == nil {
+		switch cmd.Name {
+		case "discard", "quit", "reset":
+			return false
+		}
+	}
+	return true
+}
+
+// reject refuses a request before it runs, as Redis's rejectCommand: the
+// error flags an open transaction, and a refused EXEC discards the
+// transaction and answers "EXECABORT Transaction discarded because of:
+// <reason>" (the reason without its ERR code), even outside MULTI.
+func (s *Server) reject(c *Client, isExec bool, msg string) {
+	if !isExec {
+		s.rejectInMulti(c, msg)
+		return
+	}
+	s.discardTransaction(c)
+	c.W.Error("EXECABORT Transaction discarded because of: " + strings.TrimPrefix(msg, "ERR "))
 }
 
 // rejectInMulti replies with an error and, inside MULTI, marks the

@@ -387,7 +387,7 @@ func estimateObjectSize(key string, o *store.Object) int64 {
 	case evictLenner:
 		n += int64(v.Len()) * 48
 	}
-	return n + int64(cap(o.Str))
+	return n + int64(cap(o.Bytes()))
 }
 
 // memoryCron refreshes the memory figures and, like Redis's eviction timer,

@@ -124,6 +124,39 @@ func (s *Server) execSlots(c *Client) ([]int, bool) {
 	return out, len(out) > 1
 }
 
+// execLockSlots returns the sorted slots EXEC locks when no queued command
+// needs them all: those of the queued commands' keys and of the watched keys.
+func (s *Server) execLockSlots(c *Client) []int {
+	out, _ := s.execSlots(c)
+	if len(c.Watched) == 0 {
+		return out
+	}
+	for _, wk := range c.Watched {
+		out = append(out, slots.KeySlot([]byte(wk.key)))
+	}
+	sort.Ints(out)
+	uniq := out[:0]
+	for i, sl := range out {
+		if i == 0 || sl != out[i-1] {
+			uniq = append(uniq, sl)
+		}
+	}
+	return uniq
+}
+
+// watchedKeyExpired reports whether a key c watches has a TTL that passed
+// since WATCH (a key already expired then was deleted by WATCH itself), as
+// Redis 7.0's isWatchedKeyExpired: EXEC then fails even though nothing
+// deleted the key yet. The caller holds the slot locks of the watched keys.
+func (s *Server) watchedKeyExpired(c *Client, now int64) bool {
+	for _, wk := range c.Watched {
+		if o := s.KS.DBs[wk.db].Peek([]byte(wk.key)); o != nil && o.Expire != 0 && o.Expire <= now {
+			return true
+		}
+	}
+	return false
+}
+
 // needsAllSlots reports whether a queued command walks the whole keyspace,
 // so EXEC must hold every slot lock while it runs.
 func needsAllSlots(cmd *Command) bool { return cmd.Flags&flagAllSlots != 0 }
@@ -205,8 +238,12 @@ func cmdExec(c *Ctx) {
 	if all {
 		s.KS.LockAll()
 	} else {
-		slotList, _ = s.execSlots(cl)
+		// The watched keys' slots too: EXEC checks whether they expired.
+		slotList = s.execLockSlots(cl)
 		s.KS.LockSlots(slotList)
+	}
+	if s.watchedKeyExpired(cl, c.Now) {
+		cl.WatchDirty.Store(true)
 	}
 	if cl.WatchDirty.Load() {
 		if all {

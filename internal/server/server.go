@@ -33,6 +33,8 @@ type Server struct {
 	protoMaxBulkLen atomic.Int64
 	queryBufLimit   atomic.Int64
 	encLimits       atomic.Pointer[store.Limits] // hash/set encoding thresholds (cmd_hash.go)
+	// pubsubOutLimit is client-output-buffer-limit's pubsub class (Deliver).
+	pubsubOutLimit atomic.Pointer[config.OutputBufferLimit]
 
 	listeners []net.Listener
 	clientsMu sync.Mutex
@@ -94,6 +96,7 @@ func New(cfg *config.Config, log zerolog.Logger) *Server {
 	s.KS.Hooks.Added = s.keyAdded
 	s.protoMaxBulkLen.Store(cfg.ProtoMaxBulkLen)
 	s.queryBufLimit.Store(cfg.ClientQueryBufferLimit)
+	s.refreshOutputLimits()
 	s.refreshEncodingLimits()
 	s.Cmds = buildTable()
 	if cfg.ClusterEnabled {

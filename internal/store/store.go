@@ -4,9 +4,10 @@
 package store
 
 import (
-	"math/rand/v2"
+	"math"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/redcluster/redcluster/internal/slots"
 )
@@ -40,18 +41,66 @@ func (t Type) String() string {
 	return "none"
 }
 
-// Object is one value in the keyspace. Strings live in Str; the other
-// types in Val (*List, *Hash, *Set, *ZSet as defined by their files).
+// Object is one value in the keyspace. Strings keep their bytes in the
+// object (Bytes, SetBytes); the other types live in Val (*List, *Hash,
+// *Set, *ZSet as defined by their files). The layout fits Go's 48-byte
+// size class: a string's slice is split into a pointer and two uint32s.
 type Object struct {
 	Expire int64  // absolute Unix time in ms; 0 means no expiry
 	LRU    uint32 // LRU clock (seconds) of the last access
 	Type   Type
-	Str    []byte
+	// Enc pins a string's OBJECT ENCODING (see StrEnc); 0 means the
+	// encoding SET would give its bytes.
+	Enc StrEnc
+	// str, strLen and strCap are a string's []byte (see Bytes). Strings of
+	// 4 GiB or more keep their slice in Val instead (strLen == strHuge).
+	str    unsafe.Pointer
+	strLen uint32
+	strCap uint32
 	Val    any
 }
 
+// strHuge marks a string object whose bytes are too long for strLen and
+// live in Val as a *[]byte.
+const strHuge = math.MaxUint32
+
 // NewString returns a string object holding b (not copied).
-func NewString(b []byte) *Object { return &Object{Type: TypeString, Str: b} }
+func NewString(b []byte) *Object {
+	o := &Object{Type: TypeString}
+	o.SetBytes(b)
+	return o
+}
+
+// Bytes returns a string object's bytes, with the capacity they were given
+// (SetBytes): the caller may modify them in place or append and store the
+// result back with SetBytes. Empty strings may be returned as nil.
+func (o *Object) Bytes() []byte {
+	if o.strLen == strHuge {
+		return *o.Val.(*[]byte)
+	}
+	return unsafe.Slice((*byte)(o.str), o.strCap)[:o.strLen]
+}
+
+// SetBytes makes b (not copied) the bytes of a string object.
+func (o *Object) SetBytes(b []byte) { o.setBytes(b, strHuge) }
+
+// setBytes is SetBytes with the length from which the slice goes to Val.
+func (o *Object) setBytes(b []byte, huge int) {
+	if cap(b) >= huge {
+		o.str, o.strLen, o.strCap = nil, strHuge, 0
+		o.Val = &b
+		return
+	}
+	if o.strLen == strHuge {
+		o.Val = nil
+	}
+	if cap(b) == 0 {
+		o.str = nil
+	} else {
+		o.str = unsafe.Pointer(unsafe.SliceData(b))
+	}
+	o.strLen, o.strCap = uint32(len(b)), uint32(cap(b))
+}
 
 // Hooks let the server observe keyspace events it must react to. They run
 // with the key's slot lock held and must not block.
@@ -66,7 +115,7 @@ type Hooks struct {
 // Keyspace is every database of the node plus the slot locks. A caller
 // must hold the lock of a key's slot while it reads or writes the key.
 type Keyspace struct {
-	DBs   []*DB
+	DBs []*DB
 	// locks are not padded to cache lines: 16384 x 8 bytes stays in L2,
 	// and two cores rarely touch neighbouring slots at once.
 	locks [slots.Count]sync.Mutex
@@ -135,12 +184,13 @@ func (ks *Keyspace) SwapDB(a, b int) {
 }
 
 // DB is one numbered database: a dictionary per slot and, per slot, the
-// set of keys that carry a TTL (sampled by active expiry).
+// set of keys that carry a TTL (sampled by active expiry). The volatile
+// set shares the key bytes of the main dictionary.
 type DB struct {
 	ID      int
 	ks      *Keyspace
-	dicts   [slots.Count]map[string]*Object
-	vol     [slots.Count]map[string]struct{}
+	dicts   [slots.Count]*keyDict[*Object]
+	vol     [slots.Count]*keyDict[struct{}]
 	keys    atomic.Int64
 	expires atomic.Int64
 }
@@ -155,109 +205,181 @@ func (db *DB) Size() int64 { return db.keys.Load() }
 func (db *DB) ExpiresCount() int64 { return db.expires.Load() }
 
 // SlotSize returns the number of keys in a slot. Caller holds the slot lock.
-func (db *DB) SlotSize(slot int) int { return len(db.dicts[slot]) }
+func (db *DB) SlotSize(slot int) int {
+	if d := db.dicts[slot]; d != nil {
+		return d.len()
+	}
+	return 0
+}
+
+// find returns the entry of key in a slot's dictionary, nil if absent.
+func (db *DB) find(slot int, key string, h uint64) (*kdGroup[*Object], int) {
+	d := db.dicts[slot]
+	if d == nil {
+		return nil, 0
+	}
+	return d.find(key, h)
+}
 
 // Peek returns the object at key without expiring it or touching its LRU.
 // Caller holds the slot lock.
 func (db *DB) Peek(key []byte) *Object {
-	return db.dicts[slots.KeySlot(key)][string(key)]
+	k := bstr(key)
+	if g, i := db.find(slots.KeySlot(key), k, kdHash(k)); g != nil {
+		return g.vals[i]
+	}
+	return nil
 }
 
 // Lookup returns the live object at key, deleting it first when its TTL has
 // passed (lazy expiry), and refreshes its LRU clock. Caller holds the slot lock.
 func (db *DB) Lookup(key []byte, now int64) *Object {
-	slot := slots.KeySlot(key)
-	o := db.dicts[slot][string(key)]
-	if o == nil {
+	k := bstr(key)
+	slot, h := slots.KeySlot(key), kdHash(k)
+	g, i := db.find(slot, k, h)
+	if g == nil {
 		return nil
 	}
+	o := g.vals[i]
 	if o.Expire != 0 && o.Expire <= now {
-		db.expireKey(slot, string(key))
+		db.expireAt(slot, g, i, h)
 		return nil
 	}
 	o.LRU = LRUClock(now)
 	return o
 }
 
-// LookupSlot is Lookup when the caller already knows the slot.
+// LookupSlot is Lookup when the caller already knows the slot; it leaves
+// the LRU clock alone.
 func (db *DB) LookupSlot(slot int, key string, now int64) *Object {
-	o := db.dicts[slot][key]
-	if o == nil {
+	h := kdHash(key)
+	g, i := db.find(slot, key, h)
+	if g == nil {
 		return nil
 	}
+	o := g.vals[i]
 	if o.Expire != 0 && o.Expire <= now {
-		db.expireKey(slot, key)
+		db.expireAt(slot, g, i, h)
 		return nil
 	}
 	return o
 }
 
-func (db *DB) expireKey(slot int, key string) {
-	db.deleteSlot(slot, key)
-	if h := db.ks.Hooks.Expired; h != nil {
-		h(db.ID, key)
+// expireAt deletes an entry whose TTL passed and runs the Expired hook.
+func (db *DB) expireAt(slot int, g *kdGroup[*Object], i int, h uint64) {
+	key := kdKeyAt(g.keys[i])
+	db.removeAt(slot, g, i, h)
+	if hk := db.ks.Hooks.Expired; hk != nil {
+		hk(db.ID, key)
 	}
 }
 
 // Set stores o at key, replacing any previous value (and its TTL unless o
 // carries one). Caller holds the slot lock.
 func (db *DB) Set(key []byte, o *Object) {
-	db.SetSlot(slots.KeySlot(key), string(key), o)
+	db.SetSlot(slots.KeySlot(key), bstr(key), o)
 }
 
-// SetSlot is Set with a known slot.
+// SetSlot is Set with a known slot. key is copied when it is new.
 func (db *DB) SetSlot(slot int, key string, o *Object) {
+	h := kdHash(key)
+	if g, i := db.find(slot, key, h); g != nil {
+		db.replaceAt(slot, g, i, h, o)
+		return
+	}
+	kp, _ := kdNewKey(key, 0)
+	db.insert(slot, h, kp, o)
+}
+
+// SetStringCopy is Set for a new string object o whose bytes are to be a
+// copy of val (o's own bytes are replaced). When key is new its name and
+// the value share one allocation, which matters for small strings.
+func (db *DB) SetStringCopy(key, val []byte, o *Object) {
+	k := bstr(key)
+	slot, h := slots.KeySlot(key), kdHash(k)
+	if g, i := db.find(slot, k, h); g != nil {
+		o.SetBytes(CopyBytes(val))
+		db.replaceAt(slot, g, i, h, o)
+		return
+	}
+	kp, tail := kdNewKey(k, len(val))
+	copy(tail, val)
+	o.SetBytes(tail)
+	db.insert(slot, h, kp, o)
+}
+
+// replaceAt makes o the value of an existing entry.
+func (db *DB) replaceAt(slot int, g *kdGroup[*Object], i int, h uint64, o *Object) {
+	old, kp := g.vals[i], g.keys[i]
+	g.vals[i] = o
+	switch {
+	case old.Expire != 0 && o.Expire == 0:
+		db.unvol(slot, kdKeyAt(kp), h)
+	case old.Expire == 0 && o.Expire != 0:
+		db.addVol(slot, kp, h)
+	}
+	if hk := db.ks.Hooks.Added; hk != nil && old != o {
+		hk(db.ID, kdKeyAt(kp), o.Type)
+	}
+}
+
+// insert adds a new entry whose key bytes kp the dictionary takes over.
+func (db *DB) insert(slot int, h uint64, kp unsafe.Pointer, o *Object) {
 	d := db.dicts[slot]
 	if d == nil {
-		d = make(map[string]*Object)
+		d = newKeyDict[*Object](1)
 		db.dicts[slot] = d
 	}
-	old, existed := d[key]
-	if !existed {
-		db.keys.Add(1)
-	} else if old.Expire != 0 && o.Expire == 0 {
-		db.unvol(slot, key)
+	d.insert(h, kp, o)
+	db.keys.Add(1)
+	if o.Expire != 0 {
+		db.addVol(slot, kp, h)
 	}
-	d[key] = o
-	if o.Expire != 0 && (!existed || old.Expire == 0) {
-		db.addVol(slot, key)
-	}
-	if h := db.ks.Hooks.Added; h != nil && (!existed || old != o) {
-		h(db.ID, key, o.Type)
+	if hk := db.ks.Hooks.Added; hk != nil {
+		hk(db.ID, kdKeyAt(kp), o.Type)
 	}
 }
 
 // SetExpire sets (ms > 0) or removes (ms == 0) the TTL of an existing key.
 // Caller holds the slot lock.
 func (db *DB) SetExpire(key []byte, o *Object, ms int64) {
-	slot := slots.KeySlot(key)
-	switch {
-	case ms != 0 && o.Expire == 0:
-		db.addVol(slot, string(key))
-	case ms == 0 && o.Expire != 0:
-		db.unvol(slot, string(key))
+	if (ms != 0) != (o.Expire != 0) {
+		k := bstr(key)
+		slot, h := slots.KeySlot(key), kdHash(k)
+		if ms == 0 {
+			db.unvol(slot, k, h)
+		} else if g, i := db.find(slot, k, h); g != nil && g.vals[i] == o {
+			db.addVol(slot, g.keys[i], h)
+		}
 	}
 	o.Expire = ms
 }
 
-func (db *DB) addVol(slot int, key string) {
+// addVol adds a key (its bytes shared with the main dictionary) to the
+// slot's volatile set unless it is there already.
+func (db *DB) addVol(slot int, kp unsafe.Pointer, h uint64) {
 	v := db.vol[slot]
 	if v == nil {
-		v = make(map[string]struct{})
+		v = newKeyDict[struct{}](1)
 		db.vol[slot] = v
+	} else if g, _ := v.find(kdKeyAt(kp), h); g != nil {
+		return
 	}
-	v[key] = struct{}{}
+	v.insert(h, kp, struct{}{})
 	db.expires.Add(1)
 }
 
-func (db *DB) unvol(slot int, key string) {
-	if v := db.vol[slot]; v != nil {
-		if _, ok := v[key]; ok {
-			delete(v, key)
-			db.expires.Add(-1)
-			if len(v) == 0 {
-				db.vol[slot] = nil
-			}
+// unvol removes a key from the slot's volatile set if it is there.
+func (db *DB) unvol(slot int, key string, h uint64) {
+	v := db.vol[slot]
+	if v == nil {
+		return
+	}
+	if g, i := v.find(key, h); g != nil {
+		v.removeAt(g, i)
+		db.expires.Add(-1)
+		if v.count == 0 && v.iters == 0 {
+			db.vol[slot] = nil
 		}
 	}
 }
@@ -265,65 +387,78 @@ func (db *DB) unvol(slot int, key string) {
 // Delete removes key; it reports whether the key existed (expired keys count
 // as absent). Caller holds the slot lock.
 func (db *DB) Delete(key []byte, now int64) bool {
-	slot := slots.KeySlot(key)
-	o := db.dicts[slot][string(key)]
-	if o == nil {
+	k := bstr(key)
+	slot, h := slots.KeySlot(key), kdHash(k)
+	g, i := db.find(slot, k, h)
+	if g == nil {
 		return false
 	}
-	if o.Expire != 0 && o.Expire <= now {
-		db.expireKey(slot, string(key))
+	if o := g.vals[i]; o.Expire != 0 && o.Expire <= now {
+		db.expireAt(slot, g, i, h)
 		return false
 	}
-	db.deleteSlot(slot, string(key))
+	db.removeAt(slot, g, i, h)
 	return true
 }
 
-func (db *DB) deleteSlot(slot int, key string) {
+// removeAt deletes an entry of the slot's dictionary and its TTL.
+func (db *DB) removeAt(slot int, g *kdGroup[*Object], i int, h uint64) {
+	o, key := g.vals[i], kdKeyAt(g.keys[i])
 	d := db.dicts[slot]
-	o, ok := d[key]
-	if !ok {
-		return
-	}
-	delete(d, key)
+	d.removeAt(g, i)
 	db.keys.Add(-1)
 	if o.Expire != 0 {
-		db.unvol(slot, key)
+		db.unvol(slot, key, h)
 	}
-	if len(d) == 0 {
+	if d.count == 0 && d.iters == 0 {
 		db.dicts[slot] = nil
 	}
 }
 
 // DeleteSlot removes key from a known slot without expiry checks. Caller
 // holds the slot lock.
-func (db *DB) DeleteSlot(slot int, key string) { db.deleteSlot(slot, key) }
-
-// ForEachInSlot calls fn for every key of a slot (expired ones included)
-// until fn returns false. Caller holds the slot lock; fn must not modify the slot.
-func (db *DB) ForEachInSlot(slot int, fn func(key string, o *Object) bool) {
-	for k, o := range db.dicts[slot] {
-		if !fn(k, o) {
-			return
-		}
+func (db *DB) DeleteSlot(slot int, key string) {
+	h := kdHash(key)
+	if g, i := db.find(slot, key, h); g != nil {
+		db.removeAt(slot, g, i, h)
 	}
 }
 
-// ForEachVolatileInSlot calls fn for keys with a TTL in a slot (Go's map
-// order is random, which active expiry uses as its sample) until fn returns
-// false. fn may delete the key it is given. Caller holds the slot lock.
+// ForEachInSlot calls fn for every key of a slot (expired ones included),
+// starting at a random place, until fn returns false. The key strings stay
+// valid after the call. Caller holds the slot lock; fn must not modify the slot.
+func (db *DB) ForEachInSlot(slot int, fn func(key string, o *Object) bool) {
+	d := db.dicts[slot]
+	if d == nil {
+		return
+	}
+	d.each(func(kp unsafe.Pointer, o *Object) bool { return fn(kdKeyAt(kp), o) })
+}
+
+// ForEachVolatileInSlot calls fn for keys with a TTL in a slot, starting at
+// a random place (active expiry uses the order as its sample), until fn
+// returns false. fn may delete the key it is given. Caller holds the slot lock.
 func (db *DB) ForEachVolatileInSlot(slot int, fn func(key string) bool) {
-	for k := range db.vol[slot] {
-		if !fn(k) {
-			return
-		}
+	v := db.vol[slot]
+	if v == nil {
+		return
+	}
+	v.each(func(kp unsafe.Pointer, _ struct{}) bool { return fn(kdKeyAt(kp)) })
+	if v.count == 0 && db.vol[slot] == v {
+		db.vol[slot] = nil
+	}
+	if d := db.dicts[slot]; d != nil && d.count == 0 {
+		db.dicts[slot] = nil
 	}
 }
 
 // FlushSlot removes every key of a slot. Caller holds the slot lock.
 func (db *DB) FlushSlot(slot int) int {
-	n := len(db.dicts[slot])
+	n := db.SlotSize(slot)
 	db.keys.Add(-int64(n))
-	db.expires.Add(-int64(len(db.vol[slot])))
+	if v := db.vol[slot]; v != nil {
+		db.expires.Add(-int64(v.len()))
+	}
 	db.dicts[slot] = nil
 	db.vol[slot] = nil
 	return n
@@ -332,17 +467,14 @@ func (db *DB) FlushSlot(slot int) int {
 // RandomKeyInSlot returns some key of a slot, "" when empty. Caller holds the lock.
 func (db *DB) RandomKeyInSlot(slot int) (string, bool) {
 	d := db.dicts[slot]
-	if len(d) == 0 {
+	if d == nil {
 		return "", false
 	}
-	skip := rand.IntN(len(d))
-	for k := range d {
-		if skip == 0 {
-			return k, true
-		}
-		skip--
+	kp, _, ok := d.random()
+	if !ok {
+		return "", false
 	}
-	return "", false
+	return kdKeyAt(kp), true
 }
 
 // LRUClock converts a time in ms to the LRU clock resolution (seconds).

@@ -2,16 +2,18 @@ package store
 
 import "strconv"
 
-// StrEnc records, in a string Object's Val, an OBJECT ENCODING that the
+// StrEnc records, in a string Object's Enc, an OBJECT ENCODING that the
 // value's bytes alone would not imply. Redis reports "raw" for strings that
 // APPEND, SETRANGE, SETBIT, BITFIELD or BITOP produced and "embstr" for the
 // output of INCRBYFLOAT even when it looks like an integer. A string object
-// whose Val is nil takes the encoding SET would give it (StringEncoding).
+// whose Enc is 0 (StrEncAuto) takes the encoding SET would give it
+// (StringEncoding).
 type StrEnc uint8
 
 // The encodings a string object can be pinned to.
 const (
-	StrEncRaw StrEnc = iota + 1
+	StrEncAuto StrEnc = iota
+	StrEncRaw
 	StrEncEmbstr
 )
 
@@ -34,23 +36,23 @@ func StringEncoding(b []byte) string {
 }
 
 // StringObjectEncoding is StringEncoding for a string object, honouring the
-// encoding a command pinned in o.Val (see StrEnc).
+// encoding a command pinned in o.Enc (see StrEnc).
 func StringObjectEncoding(o *Object) string {
-	if e, ok := o.Val.(StrEnc); ok {
-		switch e {
-		case StrEncRaw:
-			return "raw"
-		case StrEncEmbstr:
-			return "embstr"
-		}
+	switch o.Enc {
+	case StrEncRaw:
+		return "raw"
+	case StrEncEmbstr:
+		return "embstr"
 	}
-	return StringEncoding(o.Str)
+	return StringEncoding(o.Bytes())
 }
 
 // CloneString copies a string object's bytes and encoding marker into a new
 // object without TTL (COPY, RESTORE-like duplication).
 func CloneString(o *Object) *Object {
-	return &Object{Type: TypeString, Str: CopyBytes(o.Str), Val: o.Val}
+	cl := &Object{Type: TypeString, Enc: o.Enc}
+	cl.SetBytes(CopyBytes(o.Bytes()))
+	return cl
 }
 
 // CopyBytes returns an exact-size copy of b.

@@ -56,14 +56,19 @@ func TestStringEncoding(t *testing.T) {
 	} {
 		require.Equal(t, tc.enc, StringEncoding([]byte(tc.in)), tc.in)
 	}
-	o := &Object{Type: TypeString, Str: []byte("12"), Val: StrEncRaw}
+	o := NewString([]byte("12"))
+	o.Enc = StrEncRaw
 	require.Equal(t, "raw", StringObjectEncoding(o))
-	o.Val = StrEncEmbstr
+	o.Enc = StrEncEmbstr
 	require.Equal(t, "embstr", StringObjectEncoding(o))
-	o.Val = nil
+	o.Enc = StrEncAuto
 	require.Equal(t, "int", StringObjectEncoding(o))
-	cl := CloneString(&Object{Type: TypeString, Str: []byte("ab"), Val: StrEncRaw, Expire: 5})
+	src := NewString([]byte("ab"))
+	src.Enc, src.Expire = StrEncRaw, 5
+	cl := CloneString(src)
 	require.Equal(t, "raw", StringObjectEncoding(cl))
+	require.Equal(t, "ab", string(cl.Bytes()))
+	require.NotSame(t, &src.Bytes()[0], &cl.Bytes()[0])
 	require.Zero(t, cl.Expire)
 }
 
