@@ -8,8 +8,9 @@
 FROM scratch
 COPY bin/redcluster bin/redcluster-create /
 COPY docker/redcluster.conf /etc/redcluster/redcluster.conf
+# /data holds nodes.conf: mount a volume there to keep a node's identity
+# (docker-compose.yml does). No VOLUME line: it would leak anonymous volumes.
 WORKDIR /data
-VOLUME /data
 EXPOSE 6379 16379
 ENTRYPOINT ["/redcluster"]
 CMD ["/etc/redcluster/redcluster.conf"]

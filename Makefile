@@ -3,10 +3,13 @@ GO      ?= go
 BIN     := bin/redcluster
 PKGS    := ./...
 
-.PHONY: build test unit deps fmt vet bench fuzz clean
+.PHONY: build test unit deps fmt vet bench fuzz clean cluster cluster-stop image test-docker compose-up compose-down
 
+# build makes static binaries (CGO_ENABLED=0): the node, and
+# bin/redcluster-create, which the container image uses to create a cluster.
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/redcluster
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/redcluster-create ./cmd/redcluster-create
 
 # deps installs redis-server and redis-tools (the oracle, redis-cli,
 # redis-benchmark) when they are missing.
@@ -48,3 +51,33 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# cluster starts CLUSTER_NODES (6) nodes on 127.0.0.1:CLUSTER_BASE_PORT
+# (7000)... and creates the cluster with redis-cli; cluster-stop stops them
+# and removes CLUSTER_DIR (CLUSTER_KEEP=1 keeps it). Settings: scripts/cluster.sh.
+cluster: deps build
+	@scripts/cluster.sh start
+
+cluster-stop:
+	@scripts/cluster.sh stop
+
+# image builds redcluster:local FROM scratch around the host-built binaries.
+IMAGE ?= redcluster:local
+image: build
+	docker build -t $(IMAGE) .
+
+# compose-up/-down run docker-compose.yml (six nodes + a one-shot create);
+# compose-up returns once the create service has finished.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+compose-up: image
+	$(COMPOSE) up -d
+	@id=$$($(COMPOSE) ps -q create) && rc=$$(docker wait $$id) && $(COMPOSE) logs --no-color create && \
+	  if [ "$$rc" = 0 ]; then echo "cluster ready: redis-cli -c -p 7000"; else echo "create failed (exit $$rc)"; exit 1; fi
+
+compose-down:
+	$(COMPOSE) down -v
+
+# test-docker runs tests/docker (image, compose up, cluster checks, down -v);
+# plain `make test` skips it.
+test-docker: image
+	REDCLUSTER_DOCKER_TEST=1 $(GO) test -count=1 -timeout 10m -v ./tests/docker/

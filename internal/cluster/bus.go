@@ -29,6 +29,14 @@ type BusOptions struct {
 	OnDeleteKeys func(slots []int)
 	// OnSetMaster is the replication hook: replicate from ip:port.
 	OnSetMaster func(id, ip string, port int)
+	// OnUnsetMaster is the replication hook of a promotion: stop
+	// replicating, this node is a master.
+	OnUnsetMaster func()
+	// OnPauseWrites pauses client writes until the given unix time (ms),
+	// for a manual failover of this master (cluster-behaviour.md §8);
+	// OnUnpauseWrites ends that pause.
+	OnPauseWrites   func(until int64)
+	OnUnpauseWrites func()
 	Log         zerolog.Logger
 }
 
@@ -257,6 +265,15 @@ func (b *Bus) onEvent(e busEvent) {
 	b.exec(b.st.Step(e.ev))
 }
 
+// wakeAt steps the state machine with EvWake at the unix time at (ms).
+func (b *Bus) wakeAt(at int64) {
+	d := time.Duration(at-nowMs()) * time.Millisecond
+	if d < 0 {
+		d = 0
+	}
+	time.AfterFunc(d, func() { b.post(busEvent{ev: Event{Kind: EvWake}}) })
+}
+
 func (b *Bus) startIO(bl *busLink, conn net.Conn) {
 	b.wg.Add(2)
 	go b.reader(bl, conn)
@@ -309,6 +326,20 @@ func (b *Bus) exec(outs []Output) {
 			if b.opts.OnSetMaster != nil {
 				b.opts.OnSetMaster(o.Node, o.IP, o.Port)
 			}
+		case OutUnsetMaster:
+			if b.opts.OnUnsetMaster != nil {
+				b.opts.OnUnsetMaster()
+			}
+		case OutPauseWrites:
+			if b.opts.OnPauseWrites != nil {
+				b.opts.OnPauseWrites(o.At)
+			}
+		case OutUnpauseWrites:
+			if b.opts.OnUnpauseWrites != nil {
+				b.opts.OnUnpauseWrites()
+			}
+		case OutWake:
+			b.wakeAt(o.At)
 		}
 	}
 }

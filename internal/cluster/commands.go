@@ -431,28 +431,6 @@ func (st *State) Replicate(id []byte, dbEmpty bool) (*NodeEntry, error) {
 	return &e, nil
 }
 
-// Failover is CLUSTER FAILOVER's argument and role checks. A lone master
-// always fails them.
-func (st *State) Failover(args [][]byte) error {
-	if len(args) == 1 {
-		switch strings.ToLower(string(args[0])) {
-		case "force", "takeover":
-		default:
-			return errors.New("ERR syntax error")
-		}
-	}
-	st.lock()
-	defer st.mu.Unlock()
-	me := st.myself
-	switch {
-	case me.IsMaster():
-		return errors.New("ERR You should send CLUSTER FAILOVER to a replica")
-	case me.Master == nil:
-		return errors.New("ERR I'm a replica but my master is unknown to me")
-	}
-	return errors.New("ERR Manual failover is not supported yet")
-}
-
 // Reset is CLUSTER RESET [HARD|SOFT]; hasKeys tells whether the node's
 // database holds keys (a master must be empty). It returns the slots this
 // node's shard lost.
@@ -480,7 +458,10 @@ func (st *State) Reset(args [][]byte, hasKeys bool) ([]int, error) {
 		me.Master = nil
 		me.Flags &^= FlagSlave
 		me.Flags |= FlagMaster
+		st.replicating = false
+		st.emit(Output{Kind: OutUnsetMaster})
 	}
+	st.resetManualFailover()
 	st.migrating = map[int]*Node{}
 	st.importing = map[int]*Node{}
 	var lost []int

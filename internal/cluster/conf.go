@@ -136,6 +136,12 @@ var ErrCorruptConfig = errors.New("unrecoverable error: corrupted cluster config
 // load reads nodes.conf into the (empty) state. It reports false when the
 // file is missing or empty: the caller then creates a fresh node.
 func (st *State) load() (bool, error) {
+	if st.opts.LoadText != "" {
+		if err := st.parseConfig(st.opts.LoadText); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
 	if st.path == "" {
 		return false, nil
 	}

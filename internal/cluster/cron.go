@@ -14,6 +14,12 @@ func (st *State) cron() {
 		me.Hostname = h
 		st.todo |= todoPublish
 	}
+	// clusterUpdateMyselfFlags: NOFAILOVER follows
+	// cluster-replica-no-failover.
+	if nf := set.ReplicaNoFailover; nf != (me.Flags&FlagNoFailover != 0) {
+		me.Flags ^= FlagNoFailover
+		st.todo |= todoSave | todoUpdateState
+	}
 	handshakeTimeout := nt
 	if handshakeTimeout < 1000 {
 		handshakeTimeout = 1000
@@ -54,11 +60,25 @@ func (st *State) cron() {
 		}
 	}
 	update := false
+	// Replica migration bookkeeping (cluster-behaviour.md §9): masters
+	// serving slots without a working replica, the most working replicas
+	// of one master, and how many my master has.
+	orphaned, maxReplicas, myReplicas := 0, 0, 0
+	var newPFail []*Node
 	for _, n := range st.list {
 		if n.Flags&(FlagMyself|FlagNoAddr|FlagHandshake) != 0 {
 			continue
 		}
-		// (Orphaned-master bookkeeping for replica migration goes here.)
+		if me.IsReplica() && n.IsMaster() && !n.Failed() {
+			ok := n.workingReplicas()
+			if ok == 0 && n.numSlots > 0 && n.Flags&FlagMigrateTo != 0 {
+				orphaned++
+			}
+			maxReplicas = max(maxReplicas, ok)
+			if me.Master == n {
+				myReplicas = ok
+			}
+		}
 		pingDelay := st.now - n.PingSent
 		dataDelay := st.now - n.dataReceived
 		// Link kill: connected for more than NT, a ping pending for more
@@ -71,7 +91,12 @@ func (st *State) cron() {
 			st.sendPing(n.link, gossip.TypePing)
 			continue
 		}
-		// (A master in manual failover pings its replica here.)
+		// A master in a manual failover pings its replica every cron, so
+		// the PAUSED flag and its offset reach it fast (§8).
+		if st.mf.End != 0 && me.IsMaster() && st.mfReplica == n && n.link != nil {
+			st.sendPing(n.link, gossip.TypePing)
+			continue
+		}
 		if n.PingSent == 0 {
 			continue
 		}
@@ -82,11 +107,41 @@ func (st *State) cron() {
 		if delay > nt && n.Flags&(FlagPFail|FlagFail) == 0 {
 			st.opts.Log.Debug().Msg("*** NODE " + n.ID + " possibly failing")
 			n.Flags |= FlagPFail
+			st.pfailCount++
+			newPFail = append(newPFail, n)
 			update = true
 		}
 	}
-	// (Replica: replication start, manual failover, automatic failover and
-	// replica migration hooks run here; they are the next step's.)
+	// cluster-behaviour.md §3: a fresh PFAIL may complete a quorum with the
+	// reports already here, and (from a master) is a report the others need
+	// now.
+	if len(newPFail) > 0 {
+		for _, n := range newPFail {
+			// As if the last report arrived now: at least one other
+			// master's report is needed, as in Redis.
+			if len(n.failReports) > 0 {
+				st.markFailingIfNeeded(n)
+			}
+		}
+		st.spreadPFail()
+	}
+	// A replica of a known master with an address replicates from it
+	// (after a restart from nodes.conf, or once the address is known).
+	if me.IsReplica() && !st.replicating && me.Master != nil && me.Master.Flags&FlagNoAddr == 0 && me.Master.IP != "" {
+		st.replicating = true
+		st.emit(Output{Kind: OutSetMaster, Node: me.Master.ID, IP: me.Master.IP, Port: me.Master.Port})
+	}
+	st.checkManualFailoverTimeout()
+	if me.IsReplica() {
+		st.handleManualFailover()
+		st.handleReplicaFailover()
+		// Only a replica of a master with the most working replicas, when
+		// some master is orphaned and one has at least two, considers
+		// migrating.
+		if orphaned > 0 && maxReplicas >= 2 && myReplicas == maxReplicas && set.AllowReplicaMigration {
+			st.handleReplicaMigration(maxReplicas)
+		}
+	}
 	if update || !st.ok || st.updatePending {
 		st.updateState()
 	}

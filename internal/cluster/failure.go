@@ -1,8 +1,12 @@
 package cluster
 
-// Failure detection hooks (cluster-behaviour.md §3). This file keeps the
-// failure-report bookkeeping that gossip processing needs; the PFAIL->FAIL
-// decision and the replica failover are the next step and plug in here.
+import (
+	"github.com/redcluster/redcluster/internal/failover"
+	"github.com/redcluster/redcluster/internal/gossip"
+)
+
+// Failure detection (cluster-behaviour.md §3): failure reports, the
+// PFAIL -> FAIL decision, the FAIL broadcast and its undoing.
 
 const (
 	failReportValidityMult = 2 // FAIL_REPORT_VALIDITY_MULT
@@ -56,12 +60,60 @@ func (st *State) failureReports(n *Node) int {
 	return len(keep)
 }
 
-// markFailingIfNeeded is the hook of markNodeAsFailingIfNeeded
-// (cluster-behaviour.md §3 "PFAIL -> FAIL"), called after each failure
-// report about n. The quorum decision and the FAIL broadcast belong to the
-// failure-detection step, which is not implemented yet: PFAIL nodes only
-// turn FAIL here through FAIL messages from other nodes.
-func (st *State) markFailingIfNeeded(n *Node) {}
+// markFailingIfNeeded is markNodeAsFailingIfNeeded (cluster-behaviour.md
+// §3 "PFAIL -> FAIL"), run after each failure report about n and when n
+// turns PFAIL here: a node I see PFAIL becomes FAIL once the valid reports
+// of masters, plus mine when I am a master, reach a majority of the
+// slot-owning masters (size from the last state evaluation). The FAIL is
+// broadcast so every reachable node agrees at once.
+func (st *State) markFailingIfNeeded(n *Node) {
+	if n.Flags&FlagPFail == 0 || n.Flags&FlagFail != 0 {
+		return
+	}
+	failures := st.failureReports(n)
+	if st.myself.IsMaster() {
+		failures++
+	}
+	if failures < failover.Quorum(st.size) {
+		return
+	}
+	st.opts.Log.Info().Str("node", n.ID).Msg("Marking node " + n.ID + " as failing (quorum reached).")
+	n.Flags &^= FlagPFail
+	n.Flags |= FlagFail
+	n.failTime = st.now
+	st.sendFail(n)
+	st.todo |= todoUpdateState | todoSave
+	st.masterFailed(n)
+}
+
+// masterFailed runs when n turned FAIL here: if n is my master, the
+// failover step runs before the event ends rather than at the next cron
+// (Redis waits up to 100 ms; the election delay is the protocol's wait).
+func (st *State) masterFailed(n *Node) {
+	if st.myself.IsReplica() && st.myself.Master == n {
+		st.todo |= todoHandleFailover
+	}
+}
+
+// sendFail broadcasts a FAIL about n (clusterSendFail, cluster-bus.md §6.3).
+func (st *State) sendFail(n *Node) {
+	m := st.buildHeader(gossip.TypeFail)
+	m.FailName = gossip.NameFrom(n.ID)
+	st.broadcast(m)
+}
+
+// spreadPFail tells every node at once that I (a master) just flagged n
+// PFAIL: a PONG carries every PFAIL node in its gossip, so each receiver
+// records my failure report now instead of at my next PING to it, up to
+// NT/2 later (cluster-behaviour.md §2: PFAIL nodes are always gossiped).
+// A PONG, not a PING: it starts no ping_sent clock and needs no answer;
+// Redis itself broadcasts PONGs to announce changes (clusterBroadcastPong).
+// Only a master's reports count, so replicas do not spread.
+func (st *State) spreadPFail() {
+	if st.myself.IsMaster() {
+		st.broadcastPong(false)
+	}
+}
 
 // clearFailureIfNeeded is clearNodeFailureIfNeeded (cluster-behaviour.md
 // §3 "Clearing FAIL"): a FAIL node that answers again is cleared at once
@@ -84,17 +136,3 @@ func (st *State) clearFailureIfNeeded(n *Node) {
 		st.todo |= todoUpdateState | todoSave
 	}
 }
-
-// The failover messages (cluster-bus.md §6.5, §6.6, §6.8) are accepted and
-// counted; the election and vote logic are the next step's hooks.
-
-// onAuthRequest is the hook of clusterSendFailoverAuthIfNeeded
-// (cluster-behaviour.md §6).
-func (st *State) onAuthRequest(sender *Node, hdrCurrentEpoch uint64) {}
-
-// onAuthAck is the hook of the vote count (cluster-behaviour.md §5).
-func (st *State) onAuthAck(sender *Node, hdrCurrentEpoch uint64) {}
-
-// onMFStart is the hook of a manual failover request from one of my
-// replicas (cluster-behaviour.md §8).
-func (st *State) onMFStart(sender *Node) {}

@@ -55,7 +55,10 @@ func (st *State) processPacket(l *link, m *gossip.Message) {
 			st.todo |= todoSave | todoFsync
 		}
 		sender.ReplOffset = int64(h.Offset)
-		// (The PAUSED flag of a manual failover is the failover step's.)
+		// cluster-behaviour.md §8: my paused master's offset.
+		if st.mf.End != 0 {
+			st.pausedOffset(sender, h)
+		}
 	}
 
 	switch h.Type {
@@ -74,6 +77,7 @@ func (st *State) processPacket(l *link, m *gossip.Message) {
 			failing.failTime = st.now
 			failing.Flags &^= FlagPFail
 			st.todo |= todoSave | todoUpdateState
+			st.masterFailed(failing)
 		}
 	case gossip.TypePublish, gossip.TypePublishShard:
 		// cluster-bus.md §6.4: delivered to local subscribers.
@@ -83,7 +87,7 @@ func (st *State) processPacket(l *link, m *gossip.Message) {
 		st.emit(Output{Kind: OutPublish, Channel: m.Channel, Message: m.Payload, Shard: h.Type == gossip.TypePublishShard})
 	case gossip.TypeAuthRequest:
 		if sender != nil {
-			st.onAuthRequest(sender, h.CurrentEpoch)
+			st.onAuthRequest(sender, m)
 		}
 	case gossip.TypeAuthAck:
 		if sender != nil {
@@ -91,7 +95,7 @@ func (st *State) processPacket(l *link, m *gossip.Message) {
 		}
 	case gossip.TypeMFStart:
 		if sender != nil && sender.Master == st.myself {
-			st.onMFStart(sender)
+			st.onMFStart(sender, l)
 		}
 	case gossip.TypeUpdate:
 		st.processUpdate(sender, m)
@@ -487,7 +491,9 @@ func (st *State) setMaster(n *Node) {
 	}
 	me.Master = n
 	n.addReplica(me)
+	st.replicating = true
 	st.emit(Output{Kind: OutSetMaster, Node: n.ID, IP: n.IP, Port: n.Port})
+	st.resetManualFailover()
 	st.todo |= todoPublish
 }
 

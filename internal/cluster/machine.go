@@ -38,6 +38,8 @@ const (
 	// EvClosed: link Link (either direction) was closed by the peer or by
 	// an I/O error.
 	EvClosed
+	// EvWake: a time asked for with OutWake came (an election is due).
+	EvWake
 )
 
 // Event is one input of the state machine.
@@ -79,6 +81,17 @@ const (
 	// OutSetMaster: replicate from IP:Port (node Node); the replication
 	// layer's hook (replicationSetMaster).
 	OutSetMaster
+	// OutUnsetMaster: stop replicating, this node is a master now
+	// (replicationUnsetMaster).
+	OutUnsetMaster
+	// OutPauseWrites: pause client writes until At (ms) for a manual
+	// failover (cluster-behaviour.md §8, master side).
+	OutPauseWrites
+	// OutUnpauseWrites: end that pause.
+	OutUnpauseWrites
+	// OutWake: step the machine with EvWake at time At (ms), a deadline
+	// finer than the 100 ms cron.
+	OutWake
 )
 
 // Output is one action for the edge.
@@ -96,6 +109,7 @@ type Output struct {
 	Channel []byte
 	Message []byte
 	Shard   bool
+	At      int64
 }
 
 // link is the state machine's record of one bus connection.
@@ -115,6 +129,7 @@ const (
 	todoFsync
 	todoUpdateState
 	todoPublish
+	todoHandleFailover
 )
 
 // Step runs one event and returns what the edge must do, in order. A save
@@ -150,8 +165,21 @@ func (st *State) Step(ev Event) []Output {
 		}
 	case EvClosed:
 		if l := st.links[ev.Link]; l != nil {
+			// Our outbound link to a node was closed by the peer (a crashed
+			// process resets its connections): the cron reconnects and
+			// PINGs at once, so, like Redis does for a connect that fails
+			// synchronously (cluster-behaviour.md §1.3), we count that
+			// PING as sent now. A live peer answers it within a round trip;
+			// a dead one turns PFAIL NT after the loss of the connection
+			// instead of NT after the next periodic PING.
+			if n := l.node; n != nil && !l.inbound && n.link == l && n.PingSent == 0 &&
+				n.Flags&(FlagHandshake|FlagNoAddr) == 0 {
+				n.PingSent = st.now
+			}
 			st.dropLink(l)
 		}
+	case EvWake:
+		st.todo |= todoHandleFailover
 	}
 	st.finish()
 	return st.drain()
@@ -175,6 +203,17 @@ func (st *State) emit(o Output) { st.out = append(st.out, o) }
 // finish is clusterBeforeSleep: state evaluation, the nodes.conf save
 // (placed before every output of the event) and the snapshot publication.
 func (st *State) finish() {
+	// clusterBeforeSleep: a failover step first (an ACK may have completed
+	// a quorum; a manual failover may be startable), then the state, then
+	// the save.
+	for i := 0; i < 4 && st.todo&todoHandleFailover != 0; i++ {
+		st.todo &^= todoHandleFailover
+		if st.myself.IsReplica() {
+			st.handleManualFailover()
+			st.handleReplicaFailover()
+		}
+	}
+	st.todo &^= todoHandleFailover
 	todo := st.todo
 	st.todo = 0
 	if todo&todoUpdateState != 0 {

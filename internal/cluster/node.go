@@ -116,6 +116,7 @@ type Node struct {
 	dataReceived int64 // last time any bus packet came from it
 	failTime     int64 // when it was flagged FAIL
 	votedTime    int64 // last vote given for one of its replicas (failover)
+	orphanedTime int64 // since when it is an orphaned master (migration)
 	link         *link // outbound link (node->link)
 	inLink       *link // inbound link, once bound (node->inbound_link)
 	failReports  []failReport

@@ -36,6 +36,11 @@ func (st *State) buildHeader(typ gossip.Type) *gossip.Message {
 	if st.opts.ReplOffset != nil {
 		h.Offset = uint64(st.opts.ReplOffset())
 	}
+	// cluster-bus.md §5: a master in a manual failover flags every packet
+	// PAUSED.
+	if me.IsMaster() && st.mf.End != 0 {
+		h.MFlags |= gossip.MFlagPaused
+	}
 	return m
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/redcluster/redcluster/internal/failover"
 	"github.com/redcluster/redcluster/internal/slots"
 )
 
@@ -40,12 +41,20 @@ type Settings struct {
 	AnnounceIP string
 	// AnnounceHostname is cluster-announce-hostname ("" unset).
 	AnnounceHostname string
+	// ReplicaValidityFactor is cluster-replica-validity-factor.
+	ReplicaValidityFactor int
+	// ReplPingReplicaPeriod is repl-ping-replica-period (seconds).
+	ReplPingReplicaPeriod int
+	// MigrationBarrier is cluster-migration-barrier.
+	MigrationBarrier int
+	// ReplicaNoFailover is cluster-replica-no-failover.
+	ReplicaNoFailover bool
 }
 
 // DefaultSettings are Redis 7.0's defaults.
 func DefaultSettings() Settings {
 	return Settings{NodeTimeout: 15000, RequireFullCoverage: true, AllowPubsubshardWhenDown: true,
-		AllowReplicaMigration: true}
+		AllowReplicaMigration: true, ReplicaValidityFactor: 10, ReplPingReplicaPeriod: 10, MigrationBarrier: 1}
 }
 
 // Options configure a State.
@@ -60,8 +69,18 @@ type Options struct {
 	Hostname string
 	// Settings returns the current run-time settings (nil: defaults).
 	Settings func() Settings
-	// ReplOffset returns this node's replication offset (CLUSTER SHARDS).
+	// ReplOffset returns this node's replication offset: a master's
+	// master_repl_offset, a replica's processed offset. It goes in every
+	// bus header and ranks replicas in elections (nil: 0).
 	ReplOffset func() int64
+	// ReplLink describes a replica's link to its master for the data-age
+	// check of an election (cluster-behaviour.md §5.1). nil: the
+	// replication layer is not wired in and the data counts as fresh.
+	ReplLink func() failover.ReplLink
+	// LoadText, when set, is used as the nodes.conf content instead of
+	// reading ConfigFile (the simulator restarts nodes from what they
+	// saved).
+	LoadText string
 	// Now returns the time in ms (nil: the wall clock).
 	Now func() int64
 	// Rand is the source of every random choice (gossip entries, pinged
@@ -107,7 +126,15 @@ type State struct {
 	firstCall     int64
 	amongMinority int64
 	updatePending bool
-	stats         Stats
+	// Failover (cluster-behaviour.md §5, §8, §9).
+	cand        failover.Candidate
+	mf          failover.Manual
+	mfReplica   *Node // master side: the replica running a manual failover
+	mfPaused    bool  // master side: client writes are paused for it
+	cantReason  failover.Reason
+	cantLogTime int64
+	replicating bool // OutSetMaster was issued for my current master
+	stats       Stats
 	snap          atomic.Pointer[Snapshot]
 }
 
@@ -146,6 +173,7 @@ func New(opts Options) (*State, error) {
 		migrating: map[int]*Node{},
 		importing: map[int]*Node{},
 		size:      1,
+		mf:        failover.NewManual(),
 	}
 	st.now = opts.Now()
 	loaded, err := st.load()
@@ -246,7 +274,22 @@ func (st *State) addSlot(n *Node, slot int) bool {
 	st.owner[slot] = n
 	n.slots.Set(slot)
 	n.numSlots++
+	// clusterNodeSetSlotBit (cluster-behaviour.md §9): a master getting its
+	// first slot is a replica-migration target if some master has replicas.
+	if n.numSlots == 1 && st.mastersHaveReplicas() {
+		n.Flags |= FlagMigrateTo
+	}
 	return true
+}
+
+// mastersHaveReplicas is clusterMastersHaveSlaves.
+func (st *State) mastersHaveReplicas() bool {
+	for _, n := range st.list {
+		if !n.IsReplica() && len(n.replicas) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // delSlot unbinds slot; it reports whether it had an owner and whether
@@ -417,6 +460,9 @@ func (st *State) deleteNode(n *Node) {
 		r.Master = nil
 	}
 	n.replicas = nil
+	if st.mfReplica == n {
+		st.mfReplica = nil
+	}
 	delete(st.nodes, n.ID)
 }
 

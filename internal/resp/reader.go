@@ -44,66 +44,145 @@ func Parse(buf []byte, lim Limits, args [][]byte) ([][]byte, int, error) {
 }
 
 func parseMultibulk(buf []byte, lim Limits, args [][]byte) ([][]byte, int, error) {
+	count, pos, err := parseMultibulkHeader(buf, lim)
+	if err != nil || count <= 0 {
+		return nil, pos, err
+	}
+	for i := int64(0); i < count; i++ {
+		start, end, next, err := parseBulkAt(buf, pos, lim)
+		if err != nil {
+			return nil, 0, err
+		}
+		args = append(args, buf[start:end])
+		pos = next
+	}
+	return args, pos, nil
+}
+
+// parseMultibulkHeader reads the "*N\r\n" line: the argument count and the
+// offset after the line (with a count <= 0 the request is that line).
+func parseMultibulkHeader(buf []byte, lim Limits) (int64, int, error) {
 	nl := bytes.IndexByte(buf, '\r')
 	if nl < 0 {
 		if len(buf) > InlineMaxSize {
-			return nil, 0, protoErr("too big mbulk count string")
+			return 0, 0, protoErr("too big mbulk count string")
 		}
-		return nil, 0, ErrIncomplete
+		return 0, 0, ErrIncomplete
 	}
 	if nl > InlineMaxSize {
-		return nil, 0, protoErr("too big mbulk count string")
+		return 0, 0, protoErr("too big mbulk count string")
 	}
 	// Redis needs the "\n" after "\r" too before it parses the count.
 	if nl+1 >= len(buf) {
-		return nil, 0, ErrIncomplete
+		return 0, 0, ErrIncomplete
 	}
 	count, ok := parseLL(buf[1:nl])
 	if !ok || count > 1<<31-1 {
-		return nil, 0, protoErr("invalid multibulk length")
+		return 0, 0, protoErr("invalid multibulk length")
 	}
 	if lim.Unauthenticated && count > 10 {
-		return nil, 0, protoErr("unauthenticated multibulk length")
+		return 0, 0, protoErr("unauthenticated multibulk length")
 	}
-	pos := nl + 2
-	if count <= 0 {
-		return nil, pos, nil
+	return count, nl + 2, nil
+}
+
+// parseBulkAt reads the bulk argument whose "$N\r\n" header starts at pos:
+// its payload is buf[start:end] and the next argument starts at next.
+func parseBulkAt(buf []byte, pos int, lim Limits) (start, end, next int, err error) {
+	if pos >= len(buf) {
+		return 0, 0, 0, ErrIncomplete
 	}
-	for i := int64(0); i < count; i++ {
-		if pos >= len(buf) {
-			return nil, 0, ErrIncomplete
+	rel := bytes.IndexByte(buf[pos:], '\r')
+	if rel < 0 {
+		if len(buf)-pos > InlineMaxSize {
+			return 0, 0, 0, protoErr("too big bulk count string")
 		}
-		rel := bytes.IndexByte(buf[pos:], '\r')
-		if rel < 0 {
-			if len(buf)-pos > InlineMaxSize {
-				return nil, 0, protoErr("too big bulk count string")
-			}
-			return nil, 0, ErrIncomplete
-		}
-		if rel > InlineMaxSize {
-			return nil, 0, protoErr("too big bulk count string")
-		}
-		if buf[pos] != '$' {
-			return nil, 0, protoErr("expected '$', got '" + string(buf[pos]) + "'")
-		}
-		if pos+rel+1 >= len(buf) {
-			return nil, 0, ErrIncomplete
-		}
-		n, ok := parseLL(buf[pos+1 : pos+rel])
-		if !ok || n < 0 || n > lim.MaxBulkLen {
-			return nil, 0, protoErr("invalid bulk length")
-		}
-		if lim.Unauthenticated && n > 16384 {
-			return nil, 0, protoErr("unauthenticated bulk length")
-		}
-		pos += rel + 2
-		// Like Redis, the two bytes after the payload are skipped unchecked.
-		if int64(len(buf)-pos) < n+2 {
-			return nil, 0, ErrIncomplete
-		}
-		args = append(args, buf[pos:pos+int(n)])
-		pos += int(n) + 2
+		return 0, 0, 0, ErrIncomplete
 	}
+	if rel > InlineMaxSize {
+		return 0, 0, 0, protoErr("too big bulk count string")
+	}
+	if buf[pos] != '$' {
+		return 0, 0, 0, protoErr("expected '$', got '" + string(buf[pos]) + "'")
+	}
+	if pos+rel+1 >= len(buf) {
+		return 0, 0, 0, ErrIncomplete
+	}
+	n, ok := parseLL(buf[pos+1 : pos+rel])
+	if !ok || n < 0 || n > lim.MaxBulkLen {
+		return 0, 0, 0, protoErr("invalid bulk length")
+	}
+	if lim.Unauthenticated && n > 16384 {
+		return 0, 0, 0, protoErr("unauthenticated bulk length")
+	}
+	pos += rel + 2
+	// Like Redis, the two bytes after the payload are skipped unchecked.
+	if int64(len(buf)-pos) < n+2 {
+		return 0, 0, 0, ErrIncomplete
+	}
+	return pos, pos + int(n), pos + int(n) + 2, nil
+}
+
+// resumeMin is the size from which an incomplete multibulk request is
+// parsed incrementally by ParseResume.
+const resumeMin = 32 * 1024
+
+// Resume is the progress of ParseResume through a multibulk request that
+// is still arriving. The zero value is "no request in progress".
+type Resume struct {
+	count int64 // arguments announced; 0: no request in progress
+	pos   int   // offset of the next argument's header
+	offs  []int // start and end offsets of the arguments read so far
+}
+
+// Reset forgets any request in progress.
+func (r *Resume) Reset() {
+	r.count, r.pos = 0, 0
+	if cap(r.offs) > 1024 {
+		r.offs = nil
+	} else {
+		r.offs = r.offs[:0]
+	}
+}
+
+// ParseResume is Parse for a connection's input: when a big multibulk
+// request is incomplete it records in r how far its arguments are complete,
+// so that the next call, made once more bytes were appended to the same
+// request (buf must start at it again, wherever it now lives in memory),
+// continues from there instead of reading every argument again. Without it
+// a request of many arguments arriving in pieces costs time quadratic in
+// its size. Results and errors are those of Parse on the same bytes.
+func ParseResume(buf []byte, lim Limits, args [][]byte, r *Resume) ([][]byte, int, error) {
+	if r.count == 0 {
+		out, n, err := Parse(buf, lim, args)
+		if err != ErrIncomplete || len(buf) < resumeMin || buf[0] != '*' {
+			return out, n, err
+		}
+		count, pos, err := parseMultibulkHeader(buf, lim)
+		if err != nil || count <= 0 {
+			return nil, 0, ErrIncomplete // cannot happen: Parse said incomplete
+		}
+		r.count, r.pos, r.offs = count, pos, r.offs[:0]
+	}
+	pos := r.pos
+	for int64(len(r.offs)/2) < r.count {
+		start, end, next, err := parseBulkAt(buf, pos, lim)
+		if err == ErrIncomplete {
+			r.pos = pos
+			return nil, 0, err
+		}
+		if err != nil {
+			r.Reset()
+			return nil, 0, err
+		}
+		r.offs = append(r.offs, start, end)
+		pos = next
+	}
+	args = args[:0]
+	for i := 0; i < len(r.offs); i += 2 {
+		args = append(args, buf[r.offs[i]:r.offs[i+1]])
+	}
+	r.Reset()
 	return args, pos, nil
 }
 

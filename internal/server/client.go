@@ -39,6 +39,8 @@ type Client struct {
 
 	// ctx is reused by every command of this client (dispatch.go call).
 	ctx Ctx
+	// parse is the progress through a big request still arriving.
+	parse resp.Resume
 	// batchNow is the time (ms) of the batch being processed, 0 outside one.
 	batchNow int64
 
@@ -53,6 +55,10 @@ type Client struct {
 	Channels  map[string]struct{}
 	Patterns  map[string]struct{}
 	SChannels map[string]struct{}
+	// nsub mirrors the sizes of Channels, Patterns and SChannels (by
+	// subKind) for lock-free reads: another goroutine may drop shard
+	// channels (slot loss) while this client's loop runs.
+	nsub [3]atomic.Int32
 
 	// outMu guards the output state shared between this client's own loop
 	// and the goroutines that push messages to it (Pub/Sub): outbox holds
@@ -86,7 +92,7 @@ type queuedCmd struct {
 
 // SubscriptionCount is the number of channels and patterns subscribed.
 func (c *Client) SubscriptionCount() int {
-	return len(c.Channels) + len(c.Patterns)
+	return int(c.nsub[kindChannel].Load() + c.nsub[kindPattern].Load())
 }
 
 // Deliver sends bytes produced outside the client's own loop (a Pub/Sub
@@ -222,6 +228,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		srv:     s,
 	}
 	c.lastIO.Store(nowMs())
+	c.republishConn() // CLIENT LIST shows it as fresh (flags=N multi=-1 resp=2) until it runs a command
 	if !s.addClient(c) {
 		nc.Write([]byte("-ERR max number of clients reached\r\n"))
 		nc.Close()
@@ -235,6 +242,7 @@ func (s *Server) serveConn(nc net.Conn) {
 			nb := make([]byte, len(buf), 2*cap(buf)+readChunk)
 			copy(nb, buf)
 			buf = nb
+			c.dropArgs()
 		}
 		idleTimeout := s.connSettings().timeout
 		if t := idleTimeout; t > 0 && !c.hasSubscriptions() {
@@ -253,6 +261,7 @@ func (s *Server) serveConn(nc net.Conn) {
 					nb := make([]byte, len(buf), readChunk)
 					copy(nb, buf)
 					buf = nb
+					c.dropArgs()
 				}
 				if int64(len(buf)) > s.queryBufLimit.Load() {
 					s.Log.Warn().Str("addr", c.Addr).Int("qbuf", len(buf)).
@@ -296,7 +305,7 @@ func (s *Server) processInput(c *Client, buf []byte) int {
 	defer func() { c.batchNow = 0 }()
 	for pos < len(buf) && !c.closing && c.blk == nil {
 		lim := resp.Limits{MaxBulkLen: s.protoMaxBulkLen.Load(), Unauthenticated: !c.Authed}
-		args, n, err := resp.Parse(buf[pos:], lim, c.argvBuf)
+		args, n, err := resp.ParseResume(buf[pos:], lim, c.argvBuf, &c.parse)
 		if err == resp.ErrIncomplete {
 			break
 		}
@@ -380,8 +389,16 @@ func (s *Server) flush(c *Client) bool {
 	return err == nil
 }
 
+// dropArgs forgets the arguments of past requests, which alias the read
+// buffer: once the loop replaces the buffer they would keep the old one
+// (as big as the biggest request seen) from being freed.
+func (c *Client) dropArgs() {
+	clear(c.argvBuf[:cap(c.argvBuf)])
+	c.routeArgs = nil
+}
+
 func (c *Client) hasSubscriptions() bool {
-	return len(c.Channels)+len(c.Patterns)+len(c.SChannels) > 0
+	return c.nsub[kindChannel].Load()+c.nsub[kindPattern].Load()+c.nsub[kindShard].Load() > 0
 }
 
 func (s *Server) addClient(c *Client) bool {

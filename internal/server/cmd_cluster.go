@@ -129,6 +129,10 @@ func (s *Server) initCluster() error {
 		OnSetMaster: func(id, ip string, port int) {
 			s.Log.Info().Str("master", id).Msg("Replication from " + ip + ":" + strconv.Itoa(port) + " is not implemented yet")
 		},
+		// A manual failover pauses client writes with CLIENT PAUSE WRITE's
+		// machinery (cluster-behaviour.md §8).
+		OnPauseWrites:   func(until int64) { s.pauseClients(pauseWrite, until) },
+		OnUnpauseWrites: s.unpauseClients,
 		Log: s.Log,
 	})
 	s.Router = &clusterRouter{s: s, st: st, bus: bus}
@@ -234,6 +238,10 @@ func (s *Server) clusterSettings() cluster.Settings {
 	set.AllowReplicaMigration = s.Cfg.ClusterAllowReplicaMigration
 	set.AnnounceIP = s.Cfg.ClusterAnnounceIP
 	set.AnnounceHostname = s.Cfg.ClusterAnnounceHostname
+	set.ReplicaValidityFactor = s.Cfg.ClusterReplicaValidityFactor
+	set.ReplPingReplicaPeriod = s.Cfg.ReplPingReplicaPeriod
+	set.MigrationBarrier = s.Cfg.ClusterMigrationBarrier
+	set.ReplicaNoFailover = s.Cfg.ClusterReplicaNoFailover
 	return set
 }
 

@@ -88,7 +88,7 @@ type connPub struct {
 // connection's goroutine calls it.
 func (c *Client) snapshotPub(prev *connPub) connPub {
 	p := connPub{name: c.Name, db: c.DB, resp: c.W.Proto, multi: -1,
-		sub: len(c.Channels), psub: len(c.Patterns), ssub: len(c.SChannels),
+		sub: int(c.nsub[kindChannel].Load()), psub: int(c.nsub[kindPattern].Load()), ssub: int(c.nsub[kindShard].Load()),
 		readOnly: c.ReadOnly, noEvict: c.NoEvict, inited: true}
 	if c.InMulti {
 		p.multi = len(c.Queue)
@@ -124,7 +124,8 @@ func (c *Client) publishConn() {
 		multi = len(c.Queue)
 	}
 	if p.inited && p.db == c.DB && p.multi == multi && p.resp == c.W.Proto && p.name == c.Name &&
-		p.sub == len(c.Channels) && p.psub == len(c.Patterns) && p.ssub == len(c.SChannels) &&
+		p.sub == int(c.nsub[kindChannel].Load()) && p.psub == int(c.nsub[kindPattern].Load()) &&
+		p.ssub == int(c.nsub[kindShard].Load()) &&
 		p.readOnly == c.ReadOnly && p.noEvict == c.NoEvict {
 		return
 	}

@@ -78,6 +78,12 @@ func subCount(c *Client, k subKind) int {
 	return len(c.Channels) + len(c.Patterns)
 }
 
+// countSubs refreshes c's lock-free count of its subscriptions of kind k.
+// Caller holds mu.
+func (c *Client) countSubs(k subKind) {
+	c.nsub[k].Store(int32(len(*clientSet(c, k))))
+}
+
 // state returns (creating) the subscriber state of c. Caller holds mu.
 func (r *pubsubRegistry) state(c *Client) *subState {
 	if r.subs == nil {
@@ -115,6 +121,7 @@ func (s *Server) subscribe(c *Client, k subKind, names [][]byte) {
 				*set = make(map[string]struct{})
 			}
 			(*set)[name] = struct{}{}
+			c.countSubs(k)
 			if *tab == nil {
 				*tab = make(map[string]map[*Client]struct{})
 			}
@@ -186,6 +193,7 @@ func (r *pubsubRegistry) remove(c *Client, k subKind, name string) bool {
 		return false
 	}
 	delete(*set, name)
+	c.countSubs(k)
 	tab := *r.table(k)
 	if m := tab[name]; m != nil {
 		delete(m, c)
@@ -385,6 +393,7 @@ func (s *Server) dropShardSlots(self *Client, lost []int) {
 		name := v.name
 		for c := range r.shard[name] {
 			delete(c.SChannels, name)
+			c.countSubs(kindShard)
 			proto := r.protoOf(c)
 			if c == self {
 				proto = c.W.Proto

@@ -88,7 +88,9 @@ func (o *Object) SetBytes(b []byte) { o.setBytes(b, strHuge) }
 func (o *Object) setBytes(b []byte, huge int) {
 	if cap(b) >= huge {
 		o.str, o.strLen, o.strCap = nil, strHuge, 0
-		o.Val = &b
+		p := new([]byte) // not &b: that would move every b to the heap
+		*p = b
+		o.Val = p
 		return
 	}
 	if o.strLen == strHuge {

@@ -36,7 +36,13 @@ func Binary(t testing.TB) string {
 			return
 		}
 		buildPath = filepath.Join(dir, "redcluster")
-		cmd := exec.Command("go", "build", "-o", buildPath, "./cmd/redcluster")
+		args := []string{"build", "-o", buildPath}
+		if os.Getenv("REDCLUSTER_RACE") == "1" {
+			// REDCLUSTER_RACE=1 runs the integration and differential
+			// suites against a race-detector build of the server.
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "./cmd/redcluster")...)
 		cmd.Dir = RepoRoot()
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -111,6 +117,10 @@ func Start(t testing.TB, bin string, extra ...string) *Proc {
 		args = append(args, extra...)
 		cmd := exec.Command(bin, args...)
 		cmd.Dir = dir
+		raceLog := filepath.Join(dir, "race")
+		if os.Getenv("REDCLUSTER_RACE") == "1" {
+			cmd.Env = append(os.Environ(), "GORACE=log_path="+raceLog)
+		}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -127,11 +137,23 @@ func Start(t testing.TB, bin string, extra ...string) *Proc {
 		t.Cleanup(func() {
 			cmd.Process.Kill()
 			<-done
+			reportRaces(t, raceLog)
 		})
 		return p
 	}
 	t.Fatal(lastErr)
 	return nil
+}
+
+// reportRaces fails the test with the data races a race-detector build
+// of the server logged (GORACE log_path writes prefix.<pid>).
+func reportRaces(t testing.TB, prefix string) {
+	files, _ := filepath.Glob(prefix + ".*")
+	for _, f := range files {
+		if b, err := os.ReadFile(f); err == nil && len(b) > 0 {
+			t.Errorf("the server reported data races:\n%s", b)
+		}
+	}
 }
 
 func waitPing(addr string, done chan struct{}, timeout time.Duration) error {
