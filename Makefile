@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/redcluster
 PKGS    := ./...
 
-.PHONY: build test unit deps fmt vet bench fuzz clean cluster cluster-stop image test-docker compose-up compose-down
+.PHONY: build test unit deps fmt vet bench fuzz clean cluster cluster-stop image test-docker compose-up compose-down sim
 
 # build makes static binaries (CGO_ENABLED=0): the node, and
 # bin/redcluster-create, which the container image uses to create a cluster.
@@ -48,6 +48,14 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/resp/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/gossip/
 	$(GO) test -run '^$$' -fuzz FuzzDispatch -fuzztime $(FUZZTIME) ./internal/server/
+
+# sim runs many more seeded failure schedules of the cluster simulator than
+# go test does (SIM_SCHEDULES of them from seed SIM_BASE; a failing seed
+# prints how to rerun it alone with its trace: SIM_SEED=<n>).
+SIM_SCHEDULES ?= 20000
+SIM_BASE ?= $(shell date +%s)
+sim:
+	SIM_SCHEDULES=$(SIM_SCHEDULES) SIM_BASE=$(SIM_BASE) $(GO) test -count=1 -timeout 120m -run 'TestSimSchedules|TestSimRegressions' -v ./internal/cluster/
 
 clean:
 	rm -rf bin

@@ -37,7 +37,7 @@ type BusOptions struct {
 	// OnUnpauseWrites ends that pause.
 	OnPauseWrites   func(until int64)
 	OnUnpauseWrites func()
-	Log         zerolog.Logger
+	Log             zerolog.Logger
 }
 
 // ListenAddr is one listening address of the bus.

@@ -27,8 +27,15 @@ import (
 //
 // A seed that ever failed is kept in regressionSeeds.
 
-// regressionSeeds are schedules that once broke an invariant.
-var regressionSeeds = []uint64{}
+// regressionSeeds are schedules that once broke an invariant or a bound:
+//   - 21, 40: two replicas of one master with equal offsets started their
+//     elections together and split the votes (ranks now never tie);
+//   - 4: a crash around a vote took a second master down (liveness bounds
+//     now only apply to single failures);
+//   - 102162: a PONG sent before a promotion overtook, on the other
+//     connection, the PONG announcing it (the simulator now keeps the
+//     order of what one node sends another unless reordering is on).
+var regressionSeeds = []uint64{4, 21, 40, 102162}
 
 // schedFailure carries a broken invariant out of a schedule.
 type schedFailure struct{ msg string }
@@ -259,7 +266,7 @@ func (s *sim) isMasterEverywhere(x *simNode) bool {
 
 // runSchedule runs one seed's schedule; a broken invariant panics with a
 // schedFailure.
-func runSchedule(t testing.TB, seed uint64) {
+func runSchedule(t testing.TB, seed uint64) *sim {
 	sc := makeSchedule(seed)
 	s := newSimEmpty(t, sc.o)
 	s.checkEv = 16
@@ -275,7 +282,10 @@ func runSchedule(t testing.TB, seed uint64) {
 	s.o.drop, s.o.dup = drop, dup
 	s.run(int64(s.rnd.IntN(int(nt))))
 	// Bounds only hold on a network that loses nothing.
-	lossless := sc.o.drop == 0 && sc.o.crashOnVote == 0
+	// (Reordered packets can also make a node believe for a while that the
+	// new master is still a replica: a PONG it sent before its promotion
+	// overtaking the PONG announcing it, which Redis trusts as well.)
+	lossless := sc.o.drop == 0 && sc.o.crashOnVote == 0 && !sc.o.reorder
 	bound := nt + 3000 // every slot served again after a single failure
 	victim := masters[0]
 	r := s.rnd
@@ -401,6 +411,7 @@ func runSchedule(t testing.TB, seed uint64) {
 	}
 	s.o.drop, s.o.dup = 0, 0
 	s.waitHealthy(30_000+20*nt, "after healing")
+	return s
 }
 
 // failoverMigrationWait is how long a replica migration takes at most once
@@ -486,6 +497,9 @@ func runSchedules(t *testing.T, seeds []uint64) {
 func TestSimSchedules(t *testing.T) {
 	seeds := schedulesToRun(t)
 	runSchedules(t, seeds)
+	t.Logf("%d schedules: %d promotions, %d votes, %d manual-failover pauses, %d crashes, %d replica (re)attachments",
+		len(seeds), simStats.promotions.Load(), simStats.votes.Load(), simStats.pauses.Load(), simStats.crashes.Load(),
+		simStats.setMaster.Load())
 	if len(seeds) == 1 && !t.Failed() {
 		t.Log(makeSchedule(seeds[0]))
 	}
@@ -498,4 +512,15 @@ func TestSimRegressions(t *testing.T) {
 // newRand is a seeded PCG source.
 func newRand(seed uint64) *mrand.Rand {
 	return mrand.New(mrand.NewPCG(seed, seed*0x9e3779b97f4a7c15+1))
+}
+
+// TestSimDeterministic: a seed replays exactly (a failing seed can be
+// rerun alone with its trace).
+func TestSimDeterministic(t *testing.T) {
+	for seed := uint64(1); seed <= 12; seed++ {
+		a, b := runSchedule(t, seed), runSchedule(t, seed)
+		if a.steps != b.steps || a.now != b.now || a.trace.dump(a) != b.trace.dump(b) {
+			t.Fatalf("seed %d does not replay: %d vs %d steps", seed, a.steps, b.steps)
+		}
+	}
 }

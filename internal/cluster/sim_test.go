@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -104,6 +105,11 @@ type voteKey struct {
 	epoch uint64
 }
 
+// simStats counts what the schedules exercised.
+var simStats struct {
+	promotions, setMaster, pauses, votes, crashes, restarts atomic.Int64
+}
+
 type sim struct {
 	t       testing.TB
 	o       simOpts
@@ -118,7 +124,9 @@ type sim struct {
 	steps   int
 	checkEv int // run the full structural checks every checkEv steps
 	votes   map[voteKey]string
-	trace   simTrace
+	// pairLast is the last delivery time scheduled from one node to another.
+	pairLast map[[2]int]int64
+	trace    simTrace
 	// failf reports a broken invariant (t.Fatalf, or a collector when
 	// searching seeds).
 	failf func(format string, args ...any)
@@ -140,7 +148,7 @@ func newSimEmpty(t testing.TB, o simOpts) *sim {
 		o.maxDelay = 5
 	}
 	s := &sim{t: t, o: o, rnd: mrand.New(mrand.NewPCG(o.seed, o.seed^0x9e3779b97f4a7c15)), now: 1_700_000_000_000,
-		conns: map[[2]uint64]*simConn{}, checkEv: 1, votes: map[voteKey]string{}}
+		conns: map[[2]uint64]*simConn{}, checkEv: 1, votes: map[voteKey]string{}, pairLast: map[[2]int]int64{}}
 	s.trace.size = 400
 	if os.Getenv("SIM_TRACE_ALL") != "" {
 		s.trace.all, s.trace.size = true, 5000
@@ -317,7 +325,12 @@ func (s *sim) exec(nd *simNode, outs []Output) {
 					s.at(s.now+s.delay(), peer, Event{Kind: EvClosed, Link: pl}, nil)
 				}
 			}
+		case OutUnsetMaster:
+			simStats.promotions.Add(1)
+		case OutSetMaster:
+			simStats.setMaster.Add(1)
 		case OutPauseWrites:
+			simStats.pauses.Add(1)
 			nd.pausedUntil = o.At
 		case OutUnpauseWrites:
 			nd.pausedUntil = 0
@@ -331,9 +344,10 @@ func (s *sim) exec(nd *simNode, outs []Output) {
 func (s *sim) recordVote(nd *simNode, o Output) bool {
 	k := voteKey{nd.st.myself.ID, o.Msg.CurrentEpoch}
 	to := ""
-	for _, c := range s.conns {
-		if c.from == nd && c.fromLink == o.Link {
-			to = c.to.st.myself.ID
+	if c := s.conns[[2]uint64{uint64(nd.i), uint64(o.Link)}]; c != nil {
+		to = c.to.st.myself.ID
+		if c.to == nd {
+			to = c.from.st.myself.ID
 		}
 	}
 	if prev, dup := s.votes[k]; dup {
@@ -341,6 +355,7 @@ func (s *sim) recordVote(nd *simNode, o Output) bool {
 		return false
 	}
 	s.votes[k] = to
+	simStats.votes.Add(1)
 	s.trace.note(s, "node %d votes for %s in epoch %d", nd.i, short(to), k.epoch)
 	return true
 }
@@ -359,10 +374,22 @@ func (s *sim) deliver(c *simConn, from *simNode, m *gossip.Message) {
 	}
 	for ; n > 0; n-- {
 		t := s.now + s.delay()
-		if !s.o.reorder && t < c.last[dir] {
-			t = c.last[dir]
+		if t < c.last[dir] {
+			t = c.last[dir] // never before the connection is accepted
 		}
-		c.last[dir] = t
+		// Without reordering, what one node sends another arrives in
+		// order, whichever of their two connections carries it (two TCP
+		// connections between two hosts share their path). With it, only
+		// the connection's start is respected: packets overtake each
+		// other even on one connection.
+		pair := [2]int{from.i, to.i}
+		if !s.o.reorder {
+			if t < s.pairLast[pair] {
+				t = s.pairLast[pair]
+			}
+			s.pairLast[pair] = t
+			c.last[dir] = t
+		}
 		s.at(t, to, Event{Kind: EvMessage, Link: link, Msg: m}, nil)
 	}
 }
@@ -392,11 +419,22 @@ func (s *sim) connect(nd *simNode, o Output) {
 // crash kills nd like kill -9: its connections close (the peers see it),
 // its pending events are lost.
 func (s *sim) crash(nd *simNode) {
+	simStats.crashes.Add(1)
 	s.trace.note(s, "node %d (%s) crashes", nd.i, short(nd.st.myself.ID))
 	nd.crashed, nd.hung = true, false
 	nd.pending = nil
 	nd.gen++
-	for k, c := range s.conns {
+	// In a fixed order: the events and random draws below must not depend
+	// on map iteration, or a seed would not replay.
+	keys := make([][2]uint64, 0, len(s.conns))
+	for k := range s.conns {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		return keys[i][0] < keys[j][0] || keys[i][0] == keys[j][0] && keys[i][1] < keys[j][1]
+	})
+	for _, k := range keys {
+		c := s.conns[k]
 		if !c.open {
 			delete(s.conns, k) // forget closed connections
 			continue

@@ -135,7 +135,7 @@ type State struct {
 	cantLogTime int64
 	replicating bool // OutSetMaster was issued for my current master
 	stats       Stats
-	snap          atomic.Pointer[Snapshot]
+	snap        atomic.Pointer[Snapshot]
 }
 
 // Stats count bus traffic for CLUSTER INFO.

@@ -25,4 +25,27 @@
 // The two sides share one Master per node: a node that is a replica keeps a
 // Master in replica mode (Feed is then a no-op: only the master's stream is
 // propagated, through FeedRaw).
+//
+// Wiring into the server (one Master and one Replica per node):
+//
+//   - Propagation: after a write command, still holding its slot locks,
+//     call Master.Feed(db, args) with the rewritten form Redis propagates
+//     (PEXPIREAT, SET ... PXAT, DEL on expiry...), or FeedMulti for
+//     MULTI/EXEC blocks, scripts and commands propagating several
+//     commands. Keep the returned offset as the client's write offset for
+//     WAIT. The snapshot (SnapshotFunc) must call Begin while no write can
+//     be between execution and Feed (every slot lock, the functions lock).
+//   - REPLCONF: one LinkConf per client, LinkConf.Replconf(args).
+//   - SYNC/PSYNC: Master.CheckSync, then flush the client's output and hand
+//     the connection over to Master.Serve (blocks until the link ends).
+//   - REPLICAOF host port / CLUSTER REPLICATE: Replica.SetMaster;
+//     REPLICAOF NO ONE / failover: Replica.UnsetMaster.
+//   - WAIT: Master.AckCount (inside MULTI, or enough already), else
+//     Master.WaitAcks with a context carrying the timeout.
+//   - INFO replication: AppendInfo(Master.Info(), Replica.Info() on a
+//     replica); ROLE: WriteRole; INFO stats: Master.Stats().
+//   - RDB files: Master.ReplInfo() for rdb.Header.Repl when saving;
+//     Master.RestoreReplInfo after loading one at startup.
+//   - Cluster bus offset: Master.Offset() on a master, Replica.Offset() on
+//     a replica.
 package replication

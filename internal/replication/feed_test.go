@@ -8,6 +8,8 @@ import (
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/redcluster/redcluster/internal/rdb"
 )
 
 func args(s ...string) [][]byte {
@@ -97,7 +99,7 @@ func TestReplicaModeAndIDs(t *testing.T) {
 	id, off := m.ReplID(), m.Offset()
 	require.Len(t, id, 40)
 
-	gotID, gotOff := m.BecomeReplica()
+	gotID, gotOff, _ := m.BecomeReplica()
 	require.Equal(t, id, gotID)
 	require.Equal(t, off, gotOff)
 	// Feed is a no-op in replica mode; FeedRaw proxies.
@@ -148,6 +150,28 @@ func (m *Master) psyncState() PsyncState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.psyncStateLocked()
+}
+
+func TestRestoreReplInfo(t *testing.T) {
+	id := strings.Repeat("d", 40)
+	m := NewMaster(DefaultMasterConfig(), nil, zerolog.Nop())
+	defer m.Close()
+	m.RestoreReplInfo(&rdb.ReplInfo{StreamDB: 4, ID: id, Offset: 500}, true)
+	gotID, off, db := m.BecomeReplica()
+	require.Equal(t, []any{id, int64(500), 4}, []any{gotID, off, db})
+
+	m2 := NewMaster(DefaultMasterConfig(), nil, zerolog.Nop())
+	defer m2.Close()
+	m2.RestoreReplInfo(&rdb.ReplInfo{StreamDB: 0, ID: id, Offset: 500}, false)
+	mi := m2.Info()
+	require.Equal(t, id, mi.ReplID2)
+	require.Equal(t, int64(501), mi.SecondOffset)
+	require.Equal(t, int64(500), mi.Offset)
+	require.Equal(t, int64(501), mi.BacklogFirstByte)
+	// A replica restarted with the same data continues with us.
+	d := DecidePSYNC(id, 501, true, m2.psyncState())
+	require.True(t, d.Partial)
+	require.Equal(t, "+CONTINUE "+mi.ReplID+"\r\n", d.Reply)
 }
 
 func TestCheckSync(t *testing.T) {

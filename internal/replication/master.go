@@ -121,7 +121,7 @@ type Master struct {
 	scratch      []byte
 	nextID       uint64
 	stats        SyncStats
-	pingElapsed  time.Duration
+	restoredDB   int // stream db restored by RestoreReplInfo (replica)
 
 	// feeding is true when Feed has work to do (master mode with a
 	// backlog): it lets Feed return without locking otherwise.
@@ -223,6 +223,34 @@ func (m *Master) SetReplicationID(replid string, offset int64) {
 	m.secondOffset = -1
 	m.setOffset(offset)
 	m.backlog = nil
+	m.updateFeeding()
+}
+
+// RestoreReplInfo restores the replication info saved in the RDB loaded at
+// startup (repl-stream-db, repl-id, repl-offset aux fields), as Redis's
+// loadDataFromDisk does. asReplica is true when the node starts as a
+// replica: the ID and offset become ours, so that the next SetMaster PSYNCs
+// with them (and the stream's db). On a master, the saved ID becomes the
+// secondary one valid up to offset+1 and the offset continues from it, so
+// that restarted replicas can continue with a restarted master.
+func (m *Master) RestoreReplInfo(info *rdb.ReplInfo, asReplica bool) {
+	if info == nil || info.Offset < 0 || info.StreamDB < 0 || info.ID == "" {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if asReplica {
+		m.replid = info.ID
+		m.setOffset(info.Offset)
+		m.backlog = nil
+		m.restoredDB = info.StreamDB
+	} else {
+		m.replid2 = info.ID
+		m.secondOffset = info.Offset + 1
+		m.setOffset(m.offset + info.Offset)
+		m.backlog = NewBacklog(m.cfg.BacklogSize, m.offset)
+		m.noReplicas = time.Now()
+	}
 	m.updateFeeding()
 }
 
@@ -370,15 +398,17 @@ func (m *Master) RequestAck() {
 // BecomeReplica switches to replica mode (REPLICAOF host port,
 // CLUSTER REPLICATE) and returns the replication ID and offset to
 // synthesize the cached master from (replicationCacheMasterUsingMyself):
-// the replica will PSYNC with them. Attached replicas stay connected: they
+// the replica will PSYNC with them; db is the stream's db restored by
+// RestoreReplInfo, else 0. Attached replicas stay connected: they
 // may be able to continue with us.
-func (m *Master) BecomeReplica() (replid string, offset int64) {
+func (m *Master) BecomeReplica() (replid string, offset int64, db int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.replicaMode = true
 	m.linkUp = false
 	m.updateFeeding()
-	return m.replid, m.offset
+	db, m.restoredDB = m.restoredDB, 0
+	return m.replid, m.offset, db
 }
 
 // BecomeMaster switches back to master mode (REPLICAOF NO ONE, failover):

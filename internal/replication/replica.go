@@ -196,8 +196,8 @@ func (r *Replica) SetMaster(host string, port int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !r.m.IsReplica() {
-		replid, off := r.m.BecomeReplica()
-		r.cached = &cachedMaster{replid: replid, reploff: off}
+		replid, off, db := r.m.BecomeReplica()
+		r.cached = &cachedMaster{replid: replid, reploff: off, db: db}
 		r.cfg.Log.Info().Msg("Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.")
 	}
 	r.startLocked(host, port)
@@ -230,13 +230,18 @@ func (r *Replica) startLocked(host string, port int) {
 // becomes the cached one.
 func (r *Replica) stop() {
 	r.mu.Lock()
-	cancel, done, conn := r.cancel, r.done, r.conn
+	cancel, done := r.cancel, r.done
 	r.cancel, r.done = nil, nil
 	r.mu.Unlock()
 	if cancel == nil {
 		return
 	}
+	// Cancel first: a session that connects afterwards sees it before
+	// publishing its connection, one that connected before is closed here.
 	cancel()
+	r.mu.Lock()
+	conn := r.conn
+	r.mu.Unlock()
 	if conn != nil {
 		conn.Close()
 	}
@@ -391,6 +396,7 @@ func (r *Replica) linkLost(err error) {
 		} else {
 			c := *r.cur
 			c.reploff = r.reploff.Load()
+			c.db = r.db // the stream's db is kept, as Redis's master client keeps it
 			r.cached = &c
 			r.cfg.Log.Info().Msg("Caching the disconnected master state.")
 		}

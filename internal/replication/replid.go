@@ -20,17 +20,3 @@ func NewReplID() string {
 	}
 	return hex.EncodeToString(b[:])
 }
-
-// validReplID reports whether id looks like a replication ID.
-func validReplID(id string) bool {
-	if len(id) != ReplIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
-			return false
-		}
-	}
-	return true
-}

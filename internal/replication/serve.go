@@ -32,7 +32,7 @@ var (
 // to reply (without "-"); the connection then stays a normal client.
 // failover is true for "PSYNC <our replid> <offset> FAILOVER" on a replica:
 // the server must promote itself (Replica.UnsetMaster) before calling
-// Serve. The server also refuses, itself, SYNC/PSYNC from a client with
+// Serve (which ignores the FAILOVER argument). The server also refuses, itself, SYNC/PSYNC from a client with
 // pending output ("ERR SYNC and PSYNC are invalid with pending output") and
 // ignores them from a client that already is a replica.
 func (m *Master) CheckSync(args [][]byte, lc *LinkConf) (errMsg string, failover bool) {
@@ -73,6 +73,10 @@ func (m *Master) CheckSync(args [][]byte, lc *LinkConf) (errMsg string, failover
 // stream and reads the replica's REPLCONF ACKs, until the link fails or is
 // dropped. It closes conn and returns why the link ended.
 func (m *Master) Serve(conn net.Conn, pending []byte, lc LinkConf, args [][]byte) error {
+	if len(args) > 3 {
+		// PSYNC ... FAILOVER: CheckSync already had the server promote.
+		args = args[:3]
+	}
 	if msg, failover := m.CheckSync(args, &lc); msg != "" || failover {
 		if msg == "" {
 			msg = "ERR PSYNC FAILOVER needs a promotion first"

@@ -133,7 +133,7 @@ func (s *Server) initCluster() error {
 		// machinery (cluster-behaviour.md §8).
 		OnPauseWrites:   func(until int64) { s.pauseClients(pauseWrite, until) },
 		OnUnpauseWrites: s.unpauseClients,
-		Log: s.Log,
+		Log:             s.Log,
 	})
 	s.Router = &clusterRouter{s: s, st: st, bus: bus}
 	return nil

@@ -376,10 +376,12 @@ type evictLenner interface{ Len() int }
 // estimateObjectSize guesses the heap bytes a key and its value occupy:
 // the Object, the dictionary entry, the key and the payload.
 func estimateObjectSize(key string, o *store.Object) int64 {
-	const objectOverhead = 64 + 48 // Object allocation + map entry
+	// Object allocation + slot dictionary entry (16 bytes and a control
+	// byte at ~70% fill) + the key's length prefix
+	const objectOverhead = 48 + 24 + 1
 	n := int64(objectOverhead + len(key))
 	if o.Expire != 0 {
-		n += 48 // entry in the volatile set
+		n += 12 // entry in the volatile set
 	}
 	switch v := o.Val.(type) {
 	case evictSizer:

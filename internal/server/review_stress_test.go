@@ -486,3 +486,5 @@ func TestBlockTimeoutNeverEarly(t *testing.T) {
 		require.GreaterOrEqual(t, time.Since(start), 5*time.Millisecond, "round %d", i)
 	}
 }
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
