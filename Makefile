@@ -46,6 +46,7 @@ bench: deps build
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./internal/resp/
+	$(GO) test -run '^$$' -fuzz FuzzResumeParse -fuzztime $(FUZZTIME) ./internal/resp/
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/gossip/
 	$(GO) test -run '^$$' -fuzz FuzzDispatch -fuzztime $(FUZZTIME) ./internal/server/
 

@@ -119,7 +119,7 @@ func (st *State) cron() {
 		for _, n := range newPFail {
 			// As if the last report arrived now: at least one other
 			// master's report is needed, as in Redis.
-			if len(n.failReports) > 0 {
+			if st.failureReports(n) > 0 {
 				st.markFailingIfNeeded(n)
 			}
 		}

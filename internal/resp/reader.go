@@ -26,6 +26,9 @@ var ErrIncomplete = errors.New("incomplete request")
 type Limits struct {
 	MaxBulkLen      int64 // proto-max-bulk-len
 	Unauthenticated bool  // stricter limits before AUTH, like Redis 7.0
+	// resumeFrom overrides resumeMin (tests exercise ParseResume's
+	// incremental path on small requests with it).
+	resumeFrom int
 }
 
 // Parse reads one request from buf. It returns the arguments (sub-slices of
@@ -155,7 +158,11 @@ func (r *Resume) Reset() {
 func ParseResume(buf []byte, lim Limits, args [][]byte, r *Resume) ([][]byte, int, error) {
 	if r.count == 0 {
 		out, n, err := Parse(buf, lim, args)
-		if err != ErrIncomplete || len(buf) < resumeMin || buf[0] != '*' {
+		from := resumeMin
+		if lim.resumeFrom > 0 {
+			from = lim.resumeFrom
+		}
+		if err != ErrIncomplete || len(buf) < from || buf[0] != '*' {
 			return out, n, err
 		}
 		count, pos, err := parseMultibulkHeader(buf, lim)

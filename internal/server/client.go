@@ -209,8 +209,8 @@ func (c *Client) Kill() {
 
 const readChunk = 16 * 1024
 
+// serveConn runs one connection; the caller did s.wg.Add(1) for it.
 func (s *Server) serveConn(nc net.Conn) {
-	s.wg.Add(1)
 	defer s.wg.Done()
 	cs := s.connSettings()
 	if tc, ok := nc.(*net.TCPConn); ok && cs.keepAlive > 0 {
@@ -236,7 +236,13 @@ func (s *Server) serveConn(nc net.Conn) {
 		return
 	}
 	defer s.removeClient(c)
+	select {
+	case <-s.closing: // Close ran before this client was registered
+		return
+	default:
+	}
 	buf := make([]byte, 0, readChunk)
+	armed := false // a read deadline for the idle timeout is set
 	for {
 		if cap(buf)-len(buf) < readChunk/2 {
 			nb := make([]byte, len(buf), 2*cap(buf)+readChunk)
@@ -247,6 +253,12 @@ func (s *Server) serveConn(nc net.Conn) {
 		idleTimeout := s.connSettings().timeout
 		if t := idleTimeout; t > 0 && !c.hasSubscriptions() {
 			nc.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
+			armed = true
+		} else if armed {
+			// Subscribed since, or the timeout was turned off: Redis
+			// never times such clients out.
+			nc.SetReadDeadline(time.Time{})
+			armed = false
 		}
 		n, err := nc.Read(buf[len(buf):cap(buf)])
 		if n > 0 {

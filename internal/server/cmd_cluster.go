@@ -659,11 +659,24 @@ func cmdClusterSetSlot(c *Ctx) {
 	if st == nil {
 		return
 	}
+	// Lock order is slot, then cluster state: EXEC runs SETSLOT with the
+	// slot locks held already, so the slot is locked before SetSlot takes
+	// the state's lock rather than from inside it.
+	locked := -1
+	if n, err := strconv.Atoi(string(c.Args[2])); err == nil && n >= 0 && n < slots.Count {
+		locked = n
+		c.LockSlot(n)
+	}
 	lost, err := st.SetSlot(c.Args[2:], func(slot int) int {
-		c.LockSlot(slot)
-		defer c.UnlockSlot(slot)
+		if slot != locked {
+			c.LockSlot(slot)
+			defer c.UnlockSlot(slot)
+		}
 		return c.S.KS.DBs[0].SlotSize(slot)
 	})
+	if locked >= 0 {
+		c.UnlockSlot(locked)
+	}
 	if replyErr(c, err) {
 		return
 	}

@@ -184,6 +184,7 @@ func (s *Server) acceptOn(ln net.Listener) {
 			continue
 		}
 		s.Stats.Connections.Add(1)
+		s.wg.Add(1) // before the goroutine starts, so Close's Wait sees it
 		go s.serveConn(nc)
 	}
 }

@@ -69,6 +69,9 @@ type connState struct {
 	replyOff      bool
 	replySkip     bool // drop the reply of the current command
 	replySkipNext bool // drop the reply of the next command
+	// pushW collects the Pub/Sub pushes of a command whose reply CLIENT
+	// REPLY OFF/SKIP drops: Redis sends those anyway (CLIENT_PUSHING).
+	pushW *resp.Writer
 }
 
 // connPub is the copy of a connection's state published to others.
@@ -169,12 +172,31 @@ func (s *Server) connAfterDispatch(c *Client, mark int) {
 			c.W.Buf = c.W.Buf[:mark]
 		}
 	}
+	if cs.pushW != nil && len(cs.pushW.Buf) > 0 {
+		c.W.Buf = append(c.W.Buf, cs.pushW.Buf...)
+		cs.pushW.Reset()
+	}
 	cs.replySkip = false
 	if cs.replySkipNext {
 		cs.replySkip = true
 		cs.replySkipNext = false
 	}
 	c.publishConn()
+}
+
+// pushWriter is where Pub/Sub pushes to c's own connection go: its reply
+// writer, or while CLIENT REPLY OFF/SKIP silences the command's reply a
+// side writer that connAfterDispatch appends after the silenced reply.
+func (c *Client) pushWriter() *resp.Writer {
+	cs := &c.cs
+	if !cs.replyOff && !cs.replySkip {
+		return c.W
+	}
+	if cs.pushW == nil {
+		cs.pushW = resp.NewWriter()
+	}
+	cs.pushW.Proto = c.W.Proto
+	return cs.pushW
 }
 
 func cmdPing(c *Ctx) {

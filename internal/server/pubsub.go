@@ -233,7 +233,7 @@ func (s *Server) unsubscribeAll(c *Client) {
 
 // writeSubReply appends a (un)subscribe confirmation to c's own writer.
 func writeSubReply(c *Client, kind string, name []byte, hasName bool, count int) {
-	w := c.W
+	w := c.pushWriter()
 	w.Push(3)
 	w.BulkString(kind)
 	if hasName {
@@ -291,7 +291,8 @@ func (s *Server) Publish(self *Client, channel, message []byte, shard bool) int 
 		var enc [2][]byte // channel message, RESP2 and RESP3
 		for _, d := range ds {
 			if d.c == self {
-				self.W.Buf = writeMessage(self.W.Buf, self.W.Proto, kind, d, channel, message)
+				pw := self.pushWriter()
+				pw.Buf = writeMessage(pw.Buf, pw.Proto, kind, d, channel, message)
 				continue
 			}
 			if d.byPat {
@@ -418,7 +419,7 @@ func (s *Server) dropShardSlots(self *Client, lost []int) {
 	r.mu.Unlock()
 	for _, n := range notes {
 		if n.c == self {
-			self.W.Raw(n.b)
+			self.pushWriter().Raw(n.b)
 		} else {
 			n.c.Deliver(n.b)
 		}

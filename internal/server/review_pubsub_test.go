@@ -285,3 +285,33 @@ func TestShardUnsubscribeOnSlotLossRacesNothing(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// CLIENT REPLY OFF and SKIP silence replies but not Pub/Sub pushes: Redis
+// 7.0 sends (un)subscribe confirmations and messages regardless
+// (CLIENT_PUSHING).
+func TestClientReplyOffKeepsPubSubPushes(t *testing.T) {
+	s := connServer(t, nil)
+	nc := rawConn(t, s)
+	_, err := nc.Write([]byte("CLIENT REPLY OFF\r\nSUBSCRIBE ch\r\nPING\r\nUNSUBSCRIBE ch\r\nSET a 1\r\nCLIENT REPLY ON\r\n"))
+	require.NoError(t, err)
+	want := "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n*3\r\n$11\r\nunsubscribe\r\n$2\r\nch\r\n:0\r\n+OK\r\n"
+	got := make([]byte, len(want))
+	_ = nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err = io.ReadFull(nc, got)
+	require.NoError(t, err)
+	require.Equal(t, want, string(got))
+
+	c := connDial(t, s)
+	connDo(t, c, "HELLO", "3")
+	require.NoError(t, c.WriteRaw([]byte("CLIENT REPLY OFF\r\nSUBSCRIBE ch\r\nPUBLISH ch hi\r\nGET a\r\n"+
+		"CLIENT REPLY ON\r\nCLIENT REPLY SKIP\r\nPUBLISH ch x\r\nPING\r\n")))
+	for _, w := range []string{
+		">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n",
+		">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
+		"+OK\r\n",
+		">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n",
+		"+PONG\r\n",
+	} {
+		require.Equal(t, w, connRead(t, c))
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -217,4 +218,62 @@ func TestClientListFreshConnection(t *testing.T) {
 	list := connDo(t, c, "CLIENT", "LIST")
 	require.Regexp(t, `flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 .* cmd=NULL user=default redir=-1 resp=2`, list)
 	require.NotContains(t, list, "flags=x")
+}
+
+// Subscribed clients are exempt from the idle timeout (Redis's
+// clientsCronHandleTimeout), including those that subscribed after the
+// connection loop had armed the idle deadline; and no client is timed out
+// once the timeout is set back to 0.
+func TestIdleTimeoutSparesSubscribers(t *testing.T) {
+	s := connServer(t, nil)
+	ctl, sub, spared := connDial(t, s), connDial(t, s), connDial(t, s)
+	require.Equal(t, "+OK\r\n", connDo(t, ctl, "CONFIG", "SET", "timeout", "1"))
+	require.Equal(t, "+PONG\r\n", connDo(t, sub, "PING"))
+	require.Equal(t, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", connDo(t, sub, "SUBSCRIBE", "ch"))
+	require.Equal(t, "+PONG\r\n", connDo(t, spared, "PING"))
+	require.Equal(t, "+OK\r\n", connDo(t, ctl, "CONFIG", "SET", "timeout", "0"))
+	require.Equal(t, "+PONG\r\n", connDo(t, spared, "PING"))
+	time.Sleep(2500 * time.Millisecond) // the idle timeout is in seconds
+	require.Equal(t, ":1\r\n", connDo(t, ctl, "PUBLISH", "ch", "hi"))
+	require.Equal(t, "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n", connRead(t, sub))
+	require.Equal(t, "+PONG\r\n", connDo(t, spared, "PING"))
+}
+
+// Close returns even while clients keep connecting: a connection accepted
+// as Close runs must not be left open (Close would wait for it forever).
+func TestCloseWhileClientsConnect(t *testing.T) {
+	for round := 0; round < 30; round++ {
+		s := connServer(t, nil)
+		addr := s.Addr().String()
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := 0; i < 4; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					nc, err := net.DialTimeout("tcp", addr, time.Second)
+					if err != nil {
+						continue
+					}
+					defer nc.Close() // stays open and idle until the test ends
+				}
+			}()
+		}
+		time.Sleep(time.Duration(round%5) * time.Millisecond)
+		done := make(chan struct{})
+		go func() { s.Close(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("round %d: Close did not return", round)
+		}
+		close(stop)
+		wg.Wait()
+	}
 }

@@ -488,3 +488,59 @@ func TestBlockTimeoutNeverEarly(t *testing.T) {
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
+
+// Eviction (run by the dispatcher before a denyoom command takes its
+// locks), active and lazy expiry, WATCH invalidation, blocking pops and
+// keyspace-wide commands all at once: nothing may deadlock and the server
+// keeps answering.
+func TestStressEvictionExpiryAndTransactions(t *testing.T) {
+	s := connServer(t, func(cfg *config.Config) {
+		cfg.MaxMemoryPolicy = "allkeys-random"
+	})
+	ctl := connDial(t, s)
+	// Leave a few MB of room above what the process uses now.
+	r := connDo(t, ctl, "INFO", "memory")
+	i := strings.Index(r, "used_memory:")
+	require.GreaterOrEqual(t, i, 0, r)
+	cur, err := strconv.ParseInt(strings.TrimSpace(r[i+len("used_memory:"):i+strings.Index(r[i:], "\r\n")]), 10, 64)
+	require.NoError(t, err)
+	require.Equal(t, "+OK\r\n", connDo(t, ctl, "CONFIG", "SET", "maxmemory", strconv.FormatInt(cur+(1<<20), 10)))
+	const workers = 8
+	conns := make([]*stressConn, workers)
+	for i := range conns {
+		conns[i] = stressDial(t, s)
+	}
+	val := strings.Repeat("v", 4000)
+	runWorkers(t, 120*time.Second, workers, func(i int) error {
+		sc := conns[i]
+		rng := rand.New(rand.NewPCG(uint64(i), 99))
+		for n := 0; n < 200; n++ {
+			k := "k" + strconv.Itoa(rng.IntN(5000))
+			var cmds [][]string
+			switch i % 4 {
+			case 0:
+				cmds = [][]string{{"SET", k, val, "PX", strconv.Itoa(1 + rng.IntN(20))}, {"SET", k + "x", val}}
+			case 1:
+				cmds = [][]string{{"WATCH", k}, {"GET", k}, {"MULTI"}, {"SET", k, val}, {"INCR", "ctr"}, {"EXEC"}}
+			case 2:
+				cmds = [][]string{{"RPUSH", "bq" + strconv.Itoa(n%3), val}, {"BLPOP", "bq0", "bq1", "bq2", "0.01"},
+					{"BLMOVE", "bq1", "bq2", "LEFT", "RIGHT", "0.01"}}
+			default:
+				cmds = [][]string{{"MULTI"}, {"DBSIZE"}, {"SCAN", "0", "COUNT", "50"}, {"RANDOMKEY"}, {"EXEC"}, {"KEYS", "k1*"}}
+			}
+			rs, err := sc.pipeline(cmds)
+			if err != nil {
+				return err
+			}
+			for j, r := range rs {
+				if strings.HasPrefix(r, "-") && !strings.HasPrefix(r, "-OOM") && !strings.HasPrefix(r, "-EXECABORT") {
+					return fmt.Errorf("%v: %q", cmds[j], r)
+				}
+			}
+		}
+		return nil
+	})
+	require.Equal(t, "+PONG\r\n", connDo(t, ctl, "PING"))
+	require.Equal(t, "+OK\r\n", connDo(t, ctl, "CONFIG", "SET", "maxmemory", "0"))
+	t.Logf("evicted %d keys, expired %d", s.Stats.EvictedKeys.Load(), s.Stats.ExpiredKeys.Load())
+}

@@ -201,6 +201,7 @@ func (s *Server) Serve() {
 					continue
 				}
 				s.Stats.Connections.Add(1)
+				s.wg.Add(1) // before the goroutine starts, so Close's Wait sees it
 				go s.serveConn(nc)
 			}
 		}(ln)

@@ -100,7 +100,7 @@ func kdGroupsFor(n int) int {
 // kdNewKey copies key into a new allocation behind its uvarint length and
 // reserves extra bytes after it, returned as tail (nil when extra is 0).
 func kdNewKey(key string, extra int) (kp unsafe.Pointer, tail []byte) {
-	var hdr [5]byte
+	var hdr [10]byte // a uvarint of up to 64 bits
 	n := len(key)
 	h := 0
 	for ; n >= 0x80; n >>= 7 {
