@@ -25,6 +25,9 @@ func psServer(t *testing.T, cluster bool) *Server {
 	if cluster {
 		cfg.ClusterEnabled = true
 		cfg.ClusterConfigFile = filepath.Join(t.TempDir(), "nodes.conf")
+		// Port 0 would put the bus on the fixed port 0+10000: take a
+		// free client port whose bus port is free too.
+		cfg.Port = testutil.FreePort(t)
 	}
 	s := New(cfg, zerolog.Nop())
 	require.NoError(t, s.Listen())

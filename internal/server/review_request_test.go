@@ -13,7 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/redcluster/redcluster/internal/config"
+	"github.com/redcluster/redcluster/internal/testutil"
 )
 
 // The request path against bad or unusual input.
@@ -243,8 +247,22 @@ func TestIdleTimeoutSparesSubscribers(t *testing.T) {
 // as Close runs must not be left open (Close would wait for it forever).
 func TestCloseWhileClientsConnect(t *testing.T) {
 	for round := 0; round < 30; round++ {
-		s := connServer(t, nil)
+		// Not connServer: its cleanup would call Close again and wait for
+		// the stuck one if this test fails.
+		cfg := config.Default()
+		cfg.Port = 0
+		cfg.Bind = []string{"127.0.0.1"}
+		s := New(cfg, zerolog.Nop())
+		require.NoError(t, s.Listen())
+		go s.Serve()
 		addr := s.Addr().String()
+		// Serve has started once a client is answered.
+		c0, err := testutil.Dial(addr)
+		require.NoError(t, err)
+		defer c0.Close()
+		r, err := c0.DoStrings("PING")
+		require.NoError(t, err)
+		require.Equal(t, "+PONG\r\n", string(r))
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for i := 0; i < 4; i++ {
