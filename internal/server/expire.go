@@ -59,9 +59,14 @@ func (s *Server) expireDB(db *store.DB, cursor *int, deadline time.Time) bool {
 	for db.ExpiresCount() > 0 {
 		sampled, expired, visited := 0, 0, 0
 		for sampled < expireKeysPerLoop && visited < slots.Count {
-			slot := *cursor
+			// Jump to the next slot holding volatile keys; visited counts
+			// the slots passed, so one call covers the ring at most once.
+			slot, ok := db.NextVolatileSlot(*cursor)
+			if !ok {
+				break
+			}
+			visited += (slot-*cursor+slots.Count)%slots.Count + 1
 			*cursor = (slot + 1) % slots.Count
-			visited++
 			n, e := s.expireSlot(db, slot)
 			sampled += n
 			expired += e

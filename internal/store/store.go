@@ -5,6 +5,7 @@ package store
 
 import (
 	"math"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -177,6 +178,11 @@ func (ks *Keyspace) SwapDB(a, b int) {
 	da, db := ks.DBs[a], ks.DBs[b]
 	da.dicts, db.dicts = db.dicts, da.dicts
 	da.vol, db.vol = db.vol, da.vol
+	for i := range da.volSlots {
+		wa, wb := da.volSlots[i].Load(), db.volSlots[i].Load()
+		da.volSlots[i].Store(wb)
+		db.volSlots[i].Store(wa)
+	}
 	ka, kb := da.keys.Load(), db.keys.Load()
 	da.keys.Store(kb)
 	db.keys.Store(ka)
@@ -189,12 +195,16 @@ func (ks *Keyspace) SwapDB(a, b int) {
 // set of keys that carry a TTL (sampled by active expiry). The volatile
 // set shares the key bytes of the main dictionary.
 type DB struct {
-	ID      int
-	ks      *Keyspace
-	dicts   [slots.Count]*keyDict[*Object]
-	vol     [slots.Count]*keyDict[struct{}]
-	keys    atomic.Int64
-	expires atomic.Int64
+	ID    int
+	ks    *Keyspace
+	dicts [slots.Count]*keyDict[*Object]
+	vol   [slots.Count]*keyDict[struct{}]
+	// volSlots marks the slots whose volatile set is non-empty, so active
+	// expiry visits only those. Written under the slot's lock; read
+	// without it (as a hint) by NextVolatileSlot.
+	volSlots [slots.Count / 64]atomic.Uint64
+	keys     atomic.Int64
+	expires  atomic.Int64
 }
 
 // Keyspace returns the keyspace the database belongs to.
@@ -369,6 +379,43 @@ func (db *DB) addVol(slot int, kp unsafe.Pointer, h uint64) {
 	}
 	v.insert(h, kp, struct{}{})
 	db.expires.Add(1)
+	if v.count == 1 {
+		db.markVolatile(slot, true)
+	}
+}
+
+// markVolatile sets or clears a slot's bit in volSlots. Caller holds the
+// slot lock.
+func (db *DB) markVolatile(slot int, has bool) {
+	w, bit := &db.volSlots[slot>>6], uint64(1)<<(uint(slot)&63)
+	if has {
+		w.Or(bit)
+	} else {
+		w.And(^bit)
+	}
+}
+
+// NextVolatileSlot returns the first slot at or after from (wrapping past
+// the last slot) that holds keys with a TTL, and false when none does. It
+// takes no lock: the answer is a hint that the caller rechecks under the
+// slot lock.
+func (db *DB) NextVolatileSlot(from int) (int, bool) {
+	from %= slots.Count
+	n := len(db.volSlots)
+	start := from >> 6
+	// the first word is masked below from; it is looked at again, unmasked,
+	// after wrapping around
+	for i := 0; i <= n; i++ {
+		wi := (start + i) % n
+		w := db.volSlots[wi].Load()
+		if i == 0 {
+			w &= ^uint64(0) << (uint(from) & 63)
+		}
+		if w != 0 {
+			return wi<<6 + bits.TrailingZeros64(w), true
+		}
+	}
+	return 0, false
 }
 
 // unvol removes a key from the slot's volatile set if it is there.
@@ -380,8 +427,11 @@ func (db *DB) unvol(slot int, key string, h uint64) {
 	if g, i := v.find(key, h); g != nil {
 		v.removeAt(g, i)
 		db.expires.Add(-1)
-		if v.count == 0 && v.iters == 0 {
-			db.vol[slot] = nil
+		if v.count == 0 {
+			db.markVolatile(slot, false)
+			if v.iters == 0 {
+				db.vol[slot] = nil
+			}
 		}
 	}
 }
@@ -448,6 +498,7 @@ func (db *DB) ForEachVolatileInSlot(slot int, fn func(key string) bool) {
 	v.each(func(kp unsafe.Pointer, _ struct{}) bool { return fn(kdKeyAt(kp)) })
 	if v.count == 0 && db.vol[slot] == v {
 		db.vol[slot] = nil
+		db.markVolatile(slot, false)
 	}
 	if d := db.dicts[slot]; d != nil && d.count == 0 {
 		db.dicts[slot] = nil
@@ -463,6 +514,7 @@ func (db *DB) FlushSlot(slot int) int {
 	}
 	db.dicts[slot] = nil
 	db.vol[slot] = nil
+	db.markVolatile(slot, false)
 	return n
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"testing"
 	"unsafe"
 
@@ -297,4 +298,57 @@ func TestDBManyKeys(t *testing.T) {
 	for i := range n {
 		require.Equal(t, i%2 == 1, db.Peek(fmt.Appendf(nil, "key:%d", i)) != nil, i)
 	}
+}
+
+// TestNextVolatileSlot checks the volatile-slot index that active expiry
+// walks: it follows TTLs being set, removed, deleted, flushed and swapped.
+func TestNextVolatileSlot(t *testing.T) {
+	ks := NewKeyspace(2, func() int64 { return 1000 })
+	db := ks.DBs[0]
+	_, ok := db.NextVolatileSlot(0)
+	require.False(t, ok, "empty database")
+
+	keyIn := func(slot int) []byte {
+		for i := 0; ; i++ {
+			k := []byte("k" + strconv.Itoa(i))
+			if slots.KeySlot(k) == slot {
+				return k
+			}
+		}
+	}
+	setTTL := func(k []byte) {
+		o := NewString([]byte("v"))
+		db.Set(k, o)
+		db.SetExpire(k, o, 1_000_000)
+	}
+	a, b := keyIn(100), keyIn(16380)
+	setTTL(a)
+	setTTL(b)
+	cases := []struct {
+		from, want int
+	}{{0, 100}, {100, 100}, {101, 16380}, {16380, 16380}, {16381, 100}, {16383, 100}}
+	for _, c := range cases {
+		got, ok := db.NextVolatileSlot(c.from)
+		require.True(t, ok)
+		require.Equal(t, c.want, got, "from %d", c.from)
+	}
+
+	db.SetExpire(a, db.Peek(a), 0) // PERSIST
+	got, _ := db.NextVolatileSlot(0)
+	require.Equal(t, 16380, got)
+
+	require.True(t, db.Delete(b, 1000))
+	_, ok = db.NextVolatileSlot(0)
+	require.False(t, ok, "after the last volatile key is deleted")
+
+	setTTL(a)
+	ks.SwapDB(0, 1)
+	_, ok = ks.DBs[0].NextVolatileSlot(0)
+	require.False(t, ok, "swapped away")
+	got, ok = ks.DBs[1].NextVolatileSlot(0)
+	require.True(t, ok)
+	require.Equal(t, 100, got)
+	ks.DBs[1].FlushSlot(100)
+	_, ok = ks.DBs[1].NextVolatileSlot(0)
+	require.False(t, ok, "after FlushSlot")
 }
