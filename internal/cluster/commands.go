@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redcluster/redcluster/internal/resp"
 	"github.com/redcluster/redcluster/internal/slots"
 )
 
@@ -14,54 +15,9 @@ var (
 	errInvalidSlot = errors.New("ERR Invalid or out of range slot")
 )
 
-// ParseInt parses a whole decimal integer with Redis's string2ll rules: no
-// sign '+', no leading zeros or spaces, within int64.
-func ParseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := false
-	i := 0
-	if b[0] == '-' {
-		neg = true
-		i = 1
-		if len(b) == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if v > (1<<64-1-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > 1<<63-1 {
-		return 0, false
-	}
-	return int64(v), true
-}
-
 // parseSlot is getSlotOrReply.
 func parseSlot(b []byte) (int, error) {
-	n, ok := ParseInt(b)
+	n, ok := resp.ParseInt(b)
 	if !ok || n < 0 || n >= slots.Count {
 		return 0, errInvalidSlot
 	}
@@ -331,7 +287,7 @@ func (st *State) bumpEpoch() bool {
 
 // SetConfigEpoch is CLUSTER SET-CONFIG-EPOCH.
 func (st *State) SetConfigEpoch(arg []byte) error {
-	e, ok := ParseInt(arg)
+	e, ok := resp.ParseInt(arg)
 	if !ok {
 		return errors.New("ERR value is not an integer or out of range")
 	}

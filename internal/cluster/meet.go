@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 // blacklistTTL is how long a forgotten node cannot be re-added from gossip
@@ -15,13 +17,13 @@ const blacklistTTL = 60_000
 // the cron connects to it and sends MEET. args are ip, port and the
 // optional bus port.
 func (st *State) Meet(args [][]byte) error {
-	port, ok := ParseInt(args[1])
+	port, ok := resp.ParseInt(args[1])
 	if !ok {
 		return fmt.Errorf("ERR Invalid TCP base port specified: %s", args[1])
 	}
 	cport := port + defaultPortIncr
 	if len(args) == 3 {
-		if cport, ok = ParseInt(args[2]); !ok {
+		if cport, ok = resp.ParseInt(args[2]); !ok {
 			return fmt.Errorf("ERR Invalid TCP bus port specified: %s", args[2])
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/redcluster/redcluster/internal/resp"
 	"github.com/redcluster/redcluster/internal/slots"
 )
 
@@ -244,12 +245,12 @@ func TestSetSlotAndEpochs(t *testing.T) {
 func TestParseInt(t *testing.T) {
 	for in, want := range map[string]int64{"0": 0, "1": 1, "-5": -5, "16383": 16383,
 		"9223372036854775807": 1<<63 - 1, "-9223372036854775808": -1 << 63} {
-		got, ok := ParseInt([]byte(in))
+		got, ok := resp.ParseInt([]byte(in))
 		require.True(t, ok, in)
 		require.Equal(t, want, got, in)
 	}
 	for _, in := range []string{"", "-", "+1", "01", "-0", " 1", "1 ", "1.0", "9223372036854775808", "-9223372036854775809", "99999999999999999999"} {
-		_, ok := ParseInt([]byte(in))
+		_, ok := resp.ParseInt([]byte(in))
 		require.False(t, ok, in)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 // optFlag are an option's properties, as Redis's *_CONFIG flags.
@@ -298,7 +300,7 @@ func (o *option) parseNum(s string) (int64, string) {
 		}
 	}
 	if o.nflags&numPercent != 0 && len(s) > 1 && s[len(s)-1] == '%' {
-		if v, ok := string2ll(s[:len(s)-1]); ok && v >= 0 {
+		if v, ok := resp.ParseInt(s[:len(s)-1]); ok && v >= 0 {
 			return -v, ""
 		}
 	}
@@ -308,7 +310,7 @@ func (o *option) parseNum(s string) (int64, string) {
 		}
 	}
 	if o.nflags == 0 {
-		if v, ok := string2ll(s); ok {
+		if v, ok := resp.ParseInt(s); ok {
 			return v, ""
 		}
 	}

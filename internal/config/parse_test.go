@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 func TestMemToUll(t *testing.T) {
@@ -43,9 +45,9 @@ func TestString2ll(t *testing.T) {
 		{" 1", 0, false}, {"1 ", 0, false}, {"1.0", 0, false}, {"1e3", 0, false},
 		{"99999999999999999999", 0, false},
 	} {
-		got, ok := string2ll(tc.in)
-		require.Equal(t, tc.ok, ok, "string2ll(%q)", tc.in)
-		require.Equal(t, tc.want, got, "string2ll(%q)", tc.in)
+		got, ok := resp.ParseInt(tc.in)
+		require.Equal(t, tc.ok, ok, "resp.ParseInt(%q)", tc.in)
+		require.Equal(t, tc.want, got, "resp.ParseInt(%q)", tc.in)
 	}
 }
 

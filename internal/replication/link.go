@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 // linkState is an attached replica's state (Redis's SLAVE_STATE_*).
@@ -210,7 +212,7 @@ func (l *link) replconf(args [][]byte) {
 		if !equalFold(args[j], "ack") {
 			continue
 		}
-		off, ok := parseInt(args[j+1])
+		off, ok := resp.ParseInt(args[j+1])
 		if !ok {
 			return
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 // LinkConf is what a would-be replica declared with REPLCONF before SYNC or
@@ -37,7 +39,7 @@ func (lc *LinkConf) Replconf(args [][]byte) (errMsg string, noReply bool) {
 		opt, val := args[j], args[j+1]
 		switch {
 		case equalFold(opt, "listening-port"):
-			port, ok := parseInt(val)
+			port, ok := resp.ParseInt(val)
 			if !ok {
 				return "ERR value is not an integer or out of range", false
 			}
@@ -60,7 +62,7 @@ func (lc *LinkConf) Replconf(args [][]byte) (errMsg string, noReply bool) {
 			// Sent by a master to its replicas: nothing to do here.
 			return "", true
 		case equalFold(opt, "rdb-only"):
-			v, ok := parseInt(val)
+			v, ok := resp.ParseInt(val)
 			if !ok {
 				return "ERR value is not an integer or out of range", false
 			}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 // Defaults of the replica-side settings.
@@ -505,7 +507,7 @@ func (r *Replica) startKeeper(w *masterWriter, period time.Duration, mode *atomi
 
 // parseDB parses a SELECT argument.
 func parseDB(b []byte, dbs int) (int, bool) {
-	n, ok := parseInt(b)
+	n, ok := resp.ParseInt(b)
 	if !ok || n < 0 || n >= int64(dbs) {
 		return 0, false
 	}

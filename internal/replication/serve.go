@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redcluster/redcluster/internal/rdb"
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 // Errors of Master.Serve.
@@ -59,7 +60,7 @@ func (m *Master) CheckSync(args [][]byte, lc *LinkConf) (errMsg string, failover
 		return "ERR Filtered replica requires EOF capability", false
 	}
 	if psync {
-		if _, ok := parseInt(args[2]); !ok {
+		if _, ok := resp.ParseInt(args[2]); !ok {
 			return "ERR value is not an integer or out of range", false
 		}
 	}
@@ -101,7 +102,7 @@ func (m *Master) Serve(conn net.Conn, pending []byte, lc LinkConf, args [][]byte
 	m.log.Info().Msgf("Replica %s asks for synchronization", l.name())
 	if psync {
 		replid := string(args[1])
-		off, _ := parseInt(args[2])
+		off, _ := resp.ParseInt(args[2])
 		d := DecidePSYNC(replid, off, lc.CapaPSYNC2, m.psyncStateLocked())
 		if d.Partial {
 			m.stats.PartialOK++

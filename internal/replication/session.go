@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redcluster/redcluster/internal/rdb"
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 // psync outcomes.
@@ -277,7 +278,7 @@ func (r *Replica) fullSync(br *bufio.Reader, w *masterWriter, cc *countingConn, 
 		mark = header[5 : 5+ReplIDLen]
 		log.Info().Msg("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to parser")
 	} else {
-		n, ok := parseInt([]byte(header[1:]))
+		n, ok := resp.ParseInt(header[1:])
 		if !ok || n <= 0 {
 			return protocolErrorf("invalid RDB bulk length %q", truncate([]byte(header)))
 		}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 // Limits of the command stream parser.
@@ -120,7 +122,7 @@ func (s *streamReader) next() (itemKind, error) {
 	if !bytes.HasSuffix(s.raw, []byte("\r\n")) {
 		return 0, protocolErrorf("multibulk count not terminated by CRLF")
 	}
-	count, ok := parseInt(line[1:])
+	count, ok := resp.ParseInt(line[1:])
 	if !ok || count > maxArgs {
 		return 0, protocolErrorf("invalid multibulk length")
 	}
@@ -142,7 +144,7 @@ func (s *streamReader) next() (itemKind, error) {
 		if !bytes.HasSuffix(s.raw, []byte("\r\n")) {
 			return 0, protocolErrorf("bulk length not terminated by CRLF")
 		}
-		n, ok := parseInt(hdr[1:])
+		n, ok := resp.ParseInt(hdr[1:])
 		if !ok || n < 0 || n > s.maxBulk {
 			return 0, protocolErrorf("invalid bulk length")
 		}
@@ -194,51 +196,6 @@ func truncate(b []byte) string {
 		return string(b[:64]) + "..."
 	}
 	return string(b)
-}
-
-// parseInt parses a decimal integer strictly (Redis's string2ll: no
-// spaces, no '+', no leading zeros).
-func parseInt(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	if len(b) == 1 && b[0] == '0' {
-		return 0, true
-	}
-	neg := false
-	i := 0
-	if b[0] == '-' {
-		neg = true
-		i = 1
-		if len(b) == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < len(b); i++ {
-		c := b[i]
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		d := uint64(c - '0')
-		if v > (1<<64-1-d)/10 {
-			return 0, false
-		}
-		v = v*10 + d
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > 1<<63-1 {
-		return 0, false
-	}
-	return int64(v), true
 }
 
 // equalFold compares an argument with a lowercase ASCII name.

@@ -3,7 +3,6 @@ package resp
 import (
 	"bytes"
 	"errors"
-	"strconv"
 )
 
 // InlineMaxSize is Redis's PROTO_INLINE_MAX_SIZE: the longest inline request
@@ -79,7 +78,7 @@ func parseMultibulkHeader(buf []byte, lim Limits) (int64, int, error) {
 	if nl+1 >= len(buf) {
 		return 0, 0, ErrIncomplete
 	}
-	count, ok := parseLL(buf[1:nl])
+	count, ok := ParseInt(buf[1:nl])
 	if !ok || count > 1<<31-1 {
 		return 0, 0, protoErr("invalid multibulk length")
 	}
@@ -111,7 +110,7 @@ func parseBulkAt(buf []byte, pos int, lim Limits) (start, end, next int, err err
 	if pos+rel+1 >= len(buf) {
 		return 0, 0, 0, ErrIncomplete
 	}
-	n, ok := parseLL(buf[pos+1 : pos+rel])
+	n, ok := ParseInt(buf[pos+1 : pos+rel])
 	if !ok || n < 0 || n > lim.MaxBulkLen {
 		return 0, 0, 0, protoErr("invalid bulk length")
 	}
@@ -216,37 +215,49 @@ func parseInline(buf []byte, args [][]byte) ([][]byte, int, error) {
 	return args, nl + 1, nil
 }
 
-// parseLL parses a signed decimal integer strictly, like Redis's string2ll:
-// no spaces, no '+', no leading zeros, fits in int64.
-func parseLL(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
+// ParseInt parses a decimal int64 with Redis's string2ll rules: an optional
+// '-', no '+', no spaces, no leading zeros ("0" alone is fine, "-0" is not),
+// within int64. It is the project's one strict integer parser (request
+// headers, command arguments, nodes.conf, redis.conf, the replication
+// stream) and never allocates.
+func ParseInt[T ~string | ~[]byte](b T) (int64, bool) {
+	n := len(b)
+	if n == 0 || n > 20 {
 		return 0, false
 	}
-	if len(b) == 1 && b[0] == '0' {
+	if n == 1 && b[0] == '0' {
 		return 0, true
 	}
 	i := 0
-	neg := false
-	if b[0] == '-' {
-		neg = true
+	neg := b[0] == '-'
+	if neg {
 		i = 1
-		if len(b) == 1 {
+		if n == 1 {
 			return 0, false
 		}
 	}
 	if b[i] < '1' || b[i] > '9' {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
+	var v uint64
+	for ; i < n; i++ {
+		d := uint64(b[i] - '0')
+		if d > 9 || v > (1<<64-1-d)/10 {
+			return 0, false
+		}
+		v = v*10 + d
+	}
+	if neg {
+		if v > 1<<63 {
+			return 0, false
+		}
+		return -int64(v), true
+	}
+	if v > 1<<63-1 {
 		return 0, false
 	}
-	_ = neg
-	return n, true
+	return int64(v), true
 }
-
-// ParseInt parses a strict decimal int64 the way Redis's string2ll does.
-func ParseInt(b []byte) (int64, bool) { return parseLL(b) }
 
 // SplitArgs splits a line into arguments like Redis's sdssplitargs: blanks
 // separate words; "double quotes" allow \n \r \t \b \a \\ \" and \xHH

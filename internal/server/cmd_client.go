@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/redcluster/redcluster/internal/resp"
-	"github.com/redcluster/redcluster/internal/store"
 )
 
 // Client types of CLIENT LIST TYPE and CLIENT KILL TYPE.
@@ -161,7 +160,7 @@ func cmdClientList(c *Ctx) {
 		}
 	case len(c.Args) > 3 && strings.EqualFold(string(c.Args[2]), "id"):
 		for _, a := range c.Args[3:] {
-			id, ok := store.ParseInt64(a)
+			id, ok := resp.ParseInt(a)
 			if !ok {
 				c.Error("ERR Invalid client ID")
 				return
@@ -354,7 +353,7 @@ func cmdClientKill(c *Ctx) {
 			opt, val := strings.ToLower(string(c.Args[i])), string(c.Args[i+1])
 			switch opt {
 			case "id":
-				n, ok := store.ParseInt64(c.Args[i+1])
+				n, ok := resp.ParseInt(c.Args[i+1])
 				if !ok || n < 1 {
 					c.Error("ERR client-id should be greater than 0")
 					return
@@ -387,7 +386,7 @@ func cmdClientKill(c *Ctx) {
 				}
 			case "maxage":
 				// Redis 7.4's filter, accepted for newer clients.
-				n, ok := store.ParseInt64(c.Args[i+1])
+				n, ok := resp.ParseInt(c.Args[i+1])
 				if !ok || n < 1 {
 					c.Error(resp.ErrSyntax)
 					return
@@ -493,7 +492,7 @@ func cmdClientUnblock(c *Ctx) {
 			return
 		}
 	}
-	id, ok := store.ParseInt64(c.Args[2])
+	id, ok := resp.ParseInt(c.Args[2])
 	if !ok {
 		c.Error(resp.ErrNotInteger)
 		return
@@ -521,7 +520,7 @@ func cmdClientPause(c *Ctx) {
 			return
 		}
 	}
-	ms, ok := store.ParseInt64(c.Args[2])
+	ms, ok := resp.ParseInt(c.Args[2])
 	if !ok {
 		c.Error("ERR timeout is not an integer or out of range")
 		return

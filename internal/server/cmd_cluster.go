@@ -428,7 +428,7 @@ func cmdClusterCountFailureReports(c *Ctx) {
 
 // parseSlotNumber is getLongLongFromObjectOrReply for a slot argument.
 func parseSlotNumber(c *Ctx, b []byte) (int64, bool) {
-	n, ok := cluster.ParseInt(b)
+	n, ok := resp.ParseInt(b)
 	if !ok {
 		c.Error(resp.ErrNotInteger)
 	}

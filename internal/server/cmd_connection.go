@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/redcluster/redcluster/internal/resp"
-	"github.com/redcluster/redcluster/internal/store"
 )
 
 // serverVersion is the Redis version we implement and report.
@@ -229,7 +228,7 @@ func cmdQuit(c *Ctx) {
 }
 
 func cmdSelect(c *Ctx) {
-	v, ok := store.ParseInt64(c.Args[1])
+	v, ok := resp.ParseInt(c.Args[1])
 	if !ok {
 		c.Error(resp.ErrNotInteger)
 		return
@@ -324,7 +323,7 @@ func cmdHello(c *Ctx) {
 	ver := int64(0)
 	next := 1
 	if len(c.Args) >= 2 {
-		v, ok := store.ParseInt64(c.Args[1])
+		v, ok := resp.ParseInt(c.Args[1])
 		if !ok {
 			c.Error("ERR Protocol version is not an integer or out of range")
 			return

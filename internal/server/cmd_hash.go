@@ -264,7 +264,7 @@ func hashGetAll(c *Ctx, fields, values bool) {
 }
 
 func cmdHIncrBy(c *Ctx) {
-	incr, ok := store.ParseInt64(c.Args[3])
+	incr, ok := resp.ParseInt(c.Args[3])
 	if !ok {
 		c.Error(resp.ErrNotInteger)
 		return
@@ -311,7 +311,7 @@ const errCollCountRange = "ERR value is out of range, value must between -922337
 // parseCollRandCount parses a HRANDFIELD/SRANDMEMBER count; it replies and
 // returns false on error.
 func parseCollRandCount(c *Ctx, b []byte) (int64, bool) {
-	l, ok := store.ParseInt64(b)
+	l, ok := resp.ParseInt(b)
 	if !ok {
 		c.Error(resp.ErrNotInteger)
 		return 0, false
@@ -471,7 +471,7 @@ func parseCollScanOptions(c *Ctx, i int) (count int, pattern []byte, ok bool) {
 		more := len(c.Args) - i
 		switch {
 		case collEqualFold(c.Args[i], "count") && more >= 2:
-			n, ok := store.ParseInt64(c.Args[i+1])
+			n, ok := resp.ParseInt(c.Args[i+1])
 			if !ok {
 				c.Error(resp.ErrNotInteger)
 				return 0, nil, false

@@ -190,7 +190,7 @@ func expireGeneric(c *Ctx, base int64, unit int64) {
 	if !ok {
 		return
 	}
-	when, ok := store.ParseInt64(c.Args[2])
+	when, ok := resp.ParseInt(c.Args[2])
 	if !ok {
 		c.Error(resp.ErrNotInteger)
 		return
@@ -326,7 +326,7 @@ func renameGeneric(c *Ctx, nx bool) {
 // keyParseDB parses a database number like getIntFromObjectOrReply
 // followed by selectDb's range check; it replies on error.
 func keyParseDB(c *Ctx, b []byte) (*store.DB, bool) {
-	n, ok := store.ParseInt64(b)
+	n, ok := resp.ParseInt(b)
 	if !ok {
 		c.Error(resp.ErrNotInteger)
 		return nil, false
@@ -530,7 +530,7 @@ func cmdScan(c *Ctx) {
 		more := len(args) - i
 		switch {
 		case keyArgIs(args[i], "count") && more >= 2:
-			n, ok := store.ParseInt64(args[i+1])
+			n, ok := resp.ParseInt(args[i+1])
 			if !ok {
 				c.Error(resp.ErrNotInteger)
 				return
@@ -702,7 +702,7 @@ func cmdObjectRefcount(c *Ctx) {
 		return
 	}
 	if o.Type == store.TypeString && store.StringObjectEncoding(o) == "int" {
-		v, _ := store.ParseInt64(o.Bytes())
+		v, _ := resp.ParseInt(o.Bytes())
 		max, policy := c.S.memoryLimits()
 		if v >= 0 && v < keySharedIntegers && (max == 0 || !policyTracksAccess(policy)) {
 			c.W.Int(1<<31 - 1)

@@ -50,7 +50,7 @@ func listMPopKeys(numkeysIdx int) func(args [][]byte) []int {
 		if numkeysIdx >= len(args) {
 			return nil
 		}
-		n, ok := store.ParseInt64(args[numkeysIdx])
+		n, ok := resp.ParseInt(args[numkeysIdx])
 		if !ok || n <= 0 || n > int64(len(args)-numkeysIdx-1) {
 			return nil
 		}
@@ -132,7 +132,7 @@ func listDeleteIfEmpty(c *Ctx, key []byte, l *store.List) {
 // listGetLong parses an integer argument, replying msg (or the generic
 // integer error) when it is not one.
 func listGetLong(c *Ctx, b []byte) (int64, bool) {
-	v, ok := store.ParseInt64(b)
+	v, ok := resp.ParseInt(b)
 	if !ok {
 		c.Error(resp.ErrNotInteger)
 	}
@@ -142,7 +142,7 @@ func listGetLong(c *Ctx, b []byte) (int64, bool) {
 // listGetRange parses an integer in [min, max], replying msg otherwise
 // (Redis's getRangeLongFromObjectOrReply with a message).
 func listGetRange(c *Ctx, b []byte, min, max int64, msg string) (int64, bool) {
-	v, ok := store.ParseInt64(b)
+	v, ok := resp.ParseInt(b)
 	if !ok || v < min || v > max {
 		c.Error(msg)
 		return 0, false

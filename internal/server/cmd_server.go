@@ -141,12 +141,12 @@ func cmdSwapDB(c *Ctx) {
 		c.Error("ERR SWAPDB is not allowed in cluster mode")
 		return
 	}
-	a, ok := store.ParseInt64(c.Args[1])
+	a, ok := resp.ParseInt(c.Args[1])
 	if !ok || a != int64(int32(a)) {
 		c.Error("ERR invalid first DB index")
 		return
 	}
-	b, ok := store.ParseInt64(c.Args[2])
+	b, ok := resp.ParseInt(c.Args[2])
 	if !ok || b != int64(int32(b)) {
 		c.Error("ERR invalid second DB index")
 		return

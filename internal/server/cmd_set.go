@@ -243,7 +243,7 @@ func cmdSPop(c *Ctx) {
 }
 
 func spopWithCount(c *Ctx) {
-	l, ok := store.ParseInt64(c.Args[2])
+	l, ok := resp.ParseInt(c.Args[2])
 	if !ok || l < 0 {
 		c.Error("ERR value is out of range, must be positive")
 		return
@@ -410,7 +410,7 @@ func sinterCardKeys(args [][]byte) []int {
 	if len(args) < 3 {
 		return nil
 	}
-	n, ok := store.ParseInt64(args[1])
+	n, ok := resp.ParseInt(args[1])
 	if !ok || n < 1 || n > int64(len(args)-2) {
 		return nil
 	}
@@ -422,7 +422,7 @@ func sinterCardKeys(args [][]byte) []int {
 }
 
 func cmdSInterCard(c *Ctx) {
-	numKeys, ok := store.ParseInt64(c.Args[1])
+	numKeys, ok := resp.ParseInt(c.Args[1])
 	if !ok || numKeys < 1 {
 		c.Error("ERR numkeys should be greater than 0")
 		return
@@ -435,7 +435,7 @@ func cmdSInterCard(c *Ctx) {
 	for j := 2 + int(numKeys); j < len(c.Args); j++ {
 		if collEqualFold(c.Args[j], "limit") && j+1 < len(c.Args) {
 			j++
-			n, ok := store.ParseInt64(c.Args[j])
+			n, ok := resp.ParseInt(c.Args[j])
 			if !ok || n < 0 {
 				c.Error("ERR LIMIT can't be negative")
 				return

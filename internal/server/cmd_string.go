@@ -161,7 +161,7 @@ func strGrowZero(b []byte, n int) []byte {
 }
 
 func strInt(c *Ctx, arg []byte) (int64, bool) {
-	v, ok := store.ParseInt64(arg)
+	v, ok := resp.ParseInt(arg)
 	if !ok {
 		c.Error(resp.ErrNotInteger)
 	}
@@ -480,7 +480,7 @@ func strIncrBy(c *Ctx, incr int64) {
 			return
 		}
 		var ok bool
-		if v, ok = store.ParseInt64(o.Bytes()); !ok {
+		if v, ok = resp.ParseInt(o.Bytes()); !ok {
 			c.Error(resp.ErrNotInteger)
 			return
 		}

@@ -17,7 +17,7 @@ func strBitOffset(c *Ctx, arg []byte, hash bool, nbits int) (uint64, bool) {
 	if useHash {
 		arg = arg[1:]
 	}
-	v, ok := store.ParseInt64(arg)
+	v, ok := resp.ParseInt(arg)
 	if ok && useHash {
 		v *= int64(nbits)
 	}
@@ -57,7 +57,7 @@ func cmdSetbit(c *Ctx) {
 	if !ok {
 		return
 	}
-	on, ok := store.ParseInt64(c.Args[3])
+	on, ok := resp.ParseInt(c.Args[3])
 	if !ok || on&^1 != 0 {
 		c.Error(errStrBitValue)
 		return
@@ -312,7 +312,7 @@ type bitfieldOp struct {
 func strBitfieldType(c *Ctx, arg []byte) (signed bool, bits int, ok bool) {
 	if len(arg) > 0 && (arg[0] == 'i' || arg[0] == 'u') {
 		signed = arg[0] == 'i'
-		n, ok := store.ParseInt64(arg[1:])
+		n, ok := resp.ParseInt(arg[1:])
 		if ok && n >= 1 && ((signed && n <= 64) || (!signed && n <= 63)) {
 			return signed, int(n), true
 		}

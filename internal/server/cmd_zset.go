@@ -109,7 +109,7 @@ func zsKeysAfter(args [][]byte, idx int, out []int) []int {
 	if idx >= len(args) {
 		return out
 	}
-	n, ok := store.ParseInt64(args[idx])
+	n, ok := resp.ParseInt(args[idx])
 	if !ok || n < 0 {
 		return out
 	}
@@ -185,7 +185,7 @@ func zsChanged(c *Ctx, key []byte, n int) {
 // zsParseLong parses an integer argument, replying on error with msg
 // (ERR value is not an integer or out of range when empty).
 func zsParseLong(c *Ctx, b []byte, msg string) (int64, bool) {
-	n, ok := store.ParseInt64(b)
+	n, ok := resp.ParseInt(b)
 	if !ok {
 		if msg == "" {
 			msg = resp.ErrNotInteger

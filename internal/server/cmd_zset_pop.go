@@ -96,7 +96,7 @@ func zsPopMinMax(c *Ctx, max bool) {
 	}
 	count := int64(-1)
 	if len(c.Args) == 3 {
-		n, ok := store.ParseInt64(c.Args[2])
+		n, ok := resp.ParseInt(c.Args[2])
 		if !ok || n < 0 {
 			c.Error("ERR value is out of range, must be positive")
 			return
@@ -110,7 +110,7 @@ func zsPopMinMax(c *Ctx, max bool) {
 // position idx.
 func zsMPopArgs(c *Ctx, idx int) (keys [][]byte, max bool, count int64, ok bool) {
 	args := c.Args
-	numkeys, valid := store.ParseInt64(args[idx])
+	numkeys, valid := resp.ParseInt(args[idx])
 	if !valid || numkeys < 1 {
 		c.Error("ERR numkeys should be greater than 0")
 		return nil, false, 0, false
@@ -133,7 +133,7 @@ func zsMPopArgs(c *Ctx, idx int) (keys [][]byte, max bool, count int64, ok bool)
 		more := len(args) - 1 - j
 		if count == -1 && zsEq(args[j], "count") && more > 0 {
 			j++
-			n, valid := store.ParseInt64(args[j])
+			n, valid := resp.ParseInt(args[j])
 			if !valid || n < 1 {
 				c.Error("ERR count should be greater than 0")
 				return nil, false, 0, false

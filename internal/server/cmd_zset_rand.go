@@ -14,7 +14,7 @@ import (
 func cmdZRandMember(c *Ctx) {
 	args := c.Args
 	if len(args) >= 3 {
-		l, ok := store.ParseInt64(args[2])
+		l, ok := resp.ParseInt(args[2])
 		if !ok {
 			c.Error(resp.ErrNotInteger)
 			return

@@ -173,7 +173,7 @@ func zsSetOpGeneric(c *Ctx, dst []byte, numIdx int, op zsSetOp, cardOnly bool) {
 			withScores = true
 			j++
 		case cardOnly && remaining >= 2 && zsEq(a, "limit"):
-			n, ok := store.ParseInt64(args[j+1])
+			n, ok := resp.ParseInt(args[j+1])
 			if !ok || n < 0 {
 				c.Error("ERR LIMIT can't be negative")
 				return

@@ -590,7 +590,7 @@ func evalKeySpecs(specs []keySpec, args [][]byte, arity int) ([]keyRef, int) {
 			if first+sp.keyNumIdx >= argc {
 				return nil, specsInvalid
 			}
-			n, ok := store.ParseInt64(args[first+sp.keyNumIdx])
+			n, ok := resp.ParseInt(args[first+sp.keyNumIdx])
 			if !ok || n < 0 {
 				return nil, specsInvalid
 			}

@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 // Limits are the thresholds of the compact encodings of hashes and sets,
@@ -301,7 +303,7 @@ func (h *Hash) DistinctPairs(count int, fn func(field, value []byte)) {
 func (h *Hash) IncrBy(field []byte, incr int64, lim Limits) (int64, error) {
 	var cur int64
 	if v, ok := h.Get(field); ok {
-		n, ok := ParseInt64(v)
+		n, ok := resp.ParseInt(v)
 		if !ok {
 			return 0, ErrHashNotInteger
 		}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 // Set is the value of a set key.
@@ -69,7 +71,7 @@ func (s *Set) IsIntset() bool { return s.ht == nil }
 // Add adds m (copied) and reports whether it was new.
 func (s *Set) Add(m []byte, lim Limits) bool {
 	if s.ht == nil {
-		if n, ok := ParseInt64(m); ok {
+		if n, ok := resp.ParseInt(m); ok {
 			return s.addInt(n, lim)
 		}
 		s.toTable()
@@ -122,7 +124,7 @@ func (s *Set) Remove(m []byte) bool {
 	if s.ht != nil {
 		return s.ht.remove(bstr(m))
 	}
-	n, ok := ParseInt64(m)
+	n, ok := resp.ParseInt(m)
 	if !ok {
 		return false
 	}
@@ -161,7 +163,7 @@ func (s *Set) Has(m []byte) bool {
 	if s.ht != nil {
 		return s.ht.find(bstr(m)) != nil
 	}
-	n, ok := ParseInt64(m)
+	n, ok := resp.ParseInt(m)
 	if !ok {
 		return false
 	}

@@ -1,5 +1,7 @@
 package store
 
+import "github.com/redcluster/redcluster/internal/resp"
+
 import "strconv"
 
 // StrEnc records, in a string Object's Enc, an OBJECT ENCODING that the
@@ -25,7 +27,7 @@ const embstrMaxLen = 44
 // "raw" beyond.
 func StringEncoding(b []byte) string {
 	if len(b) <= 20 {
-		if _, ok := ParseInt64(b); ok {
+		if _, ok := resp.ParseInt(b); ok {
 			return "int"
 		}
 	}
@@ -72,54 +74,6 @@ func ReuseBytes(dst, src []byte) []byte {
 		return dst
 	}
 	return CopyBytes(src)
-}
-
-// ParseInt64 parses b like Redis's string2ll: an optional '-', no '+', no
-// spaces, no leading zeros ("0" alone is fine, "-0" is not), in int64 range.
-func ParseInt64(b []byte) (int64, bool) {
-	n := len(b)
-	if n == 0 || n > 20 {
-		return 0, false
-	}
-	if n == 1 && b[0] == '0' {
-		return 0, true
-	}
-	i := 0
-	neg := b[0] == '-'
-	if neg {
-		i = 1
-		if n == 1 {
-			return 0, false
-		}
-	}
-	if b[i] < '1' || b[i] > '9' {
-		return 0, false
-	}
-	var v uint64
-	for ; i < n; i++ {
-		d := b[i] - '0'
-		if d > 9 {
-			return 0, false
-		}
-		if v > (1<<64-1)/10 {
-			return 0, false
-		}
-		v *= 10
-		if v > 1<<64-1-uint64(d) {
-			return 0, false
-		}
-		v += uint64(d)
-	}
-	if neg {
-		if v > 1<<63 {
-			return 0, false
-		}
-		return -int64(v), true
-	}
-	if v > 1<<63-1 {
-		return 0, false
-	}
-	return int64(v), true
 }
 
 // AppendInt64 appends the decimal form of v to dst.

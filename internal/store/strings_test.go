@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/redcluster/redcluster/internal/resp"
 )
 
 func TestParseInt64(t *testing.T) {
@@ -36,7 +38,7 @@ func TestParseInt64(t *testing.T) {
 		{"1.0", 0, false},
 		{"123456789012345678901", 0, false},
 	} {
-		v, ok := ParseInt64([]byte(tc.in))
+		v, ok := resp.ParseInt([]byte(tc.in))
 		require.Equal(t, tc.ok, ok, tc.in)
 		require.Equal(t, tc.v, v, tc.in)
 	}
