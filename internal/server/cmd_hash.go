@@ -58,31 +58,13 @@ func collLimits(c *Ctx) store.Limits {
 // It returns the hash (nil when missing) and false after replying
 // WRONGTYPE.
 func hashRead(c *Ctx, key []byte) (*store.Hash, bool) {
-	o := c.Lookup(key)
-	if o == nil {
-		c.S.Stats.KeyspaceMisses.Add(1)
-		return nil, true
-	}
-	c.S.Stats.KeyspaceHits.Add(1)
-	if o.Type != store.TypeHash {
-		c.Error(resp.ErrWrongType)
-		return nil, false
-	}
-	return o.Val.(*store.Hash), true
+	return lookupAs[*store.Hash](c, key, store.TypeHash, true)
 }
 
 // hashWrite looks key up for a write command: the hash, nil when missing,
 // false after replying WRONGTYPE.
 func hashWrite(c *Ctx, key []byte) (*store.Hash, bool) {
-	o := c.Lookup(key)
-	if o == nil {
-		return nil, true
-	}
-	if o.Type != store.TypeHash {
-		c.Error(resp.ErrWrongType)
-		return nil, false
-	}
-	return o.Val.(*store.Hash), true
+	return lookupAs[*store.Hash](c, key, store.TypeHash, false)
 }
 
 // hashWriteOrCreate is hashWrite that stores a new empty hash when the key

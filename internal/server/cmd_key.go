@@ -83,13 +83,6 @@ func (c *Ctx) readKey(key []byte) *store.Object {
 	return o
 }
 
-// readKeyTouch is Redis's lookupKeyRead: like readKey but refreshing the LRU.
-func (c *Ctx) readKeyTouch(key []byte) *store.Object {
-	o := c.Lookup(key)
-	c.countLookup(o)
-	return o
-}
-
 func (c *Ctx) countLookup(o *store.Object) {
 	if o != nil {
 		c.S.Stats.KeyspaceHits.Add(1)
@@ -122,7 +115,7 @@ func cmdExists(c *Ctx) {
 func cmdTouch(c *Ctx) {
 	var n int64
 	for _, k := range c.Args[1:] {
-		if c.readKeyTouch(k) != nil {
+		if c.LookupRead(k) != nil {
 			n++
 		}
 	}
@@ -396,7 +389,7 @@ func cmdCopy(c *Ctx) {
 		c.Error(keyErrSameObject)
 		return
 	}
-	o := c.readKeyTouch(src)
+	o := c.LookupRead(src)
 	if o == nil {
 		c.W.Int(0)
 		return

@@ -83,28 +83,13 @@ func listParseWhere(c *Ctx, b []byte) (int, bool) {
 // listLookupWrite returns the list at key, nil when missing; ok is false
 // (WRONGTYPE replied) when the key holds another type.
 func listLookupWrite(c *Ctx, key []byte) (*store.List, bool) {
-	o := c.Lookup(key)
-	if o == nil {
-		return nil, true
-	}
-	if o.Type != store.TypeList {
-		c.Error(resp.ErrWrongType)
-		return nil, false
-	}
-	return o.Val.(*store.List), true
+	return lookupAs[*store.List](c, key, store.TypeList, false)
 }
 
-// listLookupRead is listLookupWrite counting keyspace hits and misses.
+// listLookupRead is listLookupWrite counting keyspace hits and misses
+// (Redis counts a hit for a key of any type).
 func listLookupRead(c *Ctx, key []byte) (*store.List, bool) {
-	l, ok := listLookupWrite(c, key)
-	if ok {
-		if l == nil {
-			c.S.Stats.KeyspaceMisses.Add(1)
-		} else {
-			c.S.Stats.KeyspaceHits.Add(1)
-		}
-	}
-	return l, ok
+	return lookupAs[*store.List](c, key, store.TypeList, true)
 }
 
 func listPop(l *store.List, where int) ([]byte, bool) {

@@ -39,31 +39,13 @@ func setCommands() []*Command {
 // setRead looks key up for a read command (keyspace hit/miss counted). It
 // returns the set (nil when missing) and false after replying WRONGTYPE.
 func setRead(c *Ctx, key []byte) (*store.Set, bool) {
-	o := c.Lookup(key)
-	if o == nil {
-		c.S.Stats.KeyspaceMisses.Add(1)
-		return nil, true
-	}
-	c.S.Stats.KeyspaceHits.Add(1)
-	if o.Type != store.TypeSet {
-		c.Error(resp.ErrWrongType)
-		return nil, false
-	}
-	return o.Val.(*store.Set), true
+	return lookupAs[*store.Set](c, key, store.TypeSet, true)
 }
 
 // setWrite looks key up for a write command: the set, nil when missing,
 // false after replying WRONGTYPE.
 func setWrite(c *Ctx, key []byte) (*store.Set, bool) {
-	o := c.Lookup(key)
-	if o == nil {
-		return nil, true
-	}
-	if o.Type != store.TypeSet {
-		c.Error(resp.ErrWrongType)
-		return nil, false
-	}
-	return o.Val.(*store.Set), true
+	return lookupAs[*store.Set](c, key, store.TypeSet, false)
 }
 
 // setStore makes s the value of key, replacing any value and TTL.

@@ -71,18 +71,6 @@ const (
 	errStrNaN          = "ERR increment would produce NaN or Infinity"
 )
 
-// strLookupRead is Redis's lookupKeyRead: a lookup that counts keyspace
-// hits and misses.
-func strLookupRead(c *Ctx, key []byte) *store.Object {
-	o := c.Lookup(key)
-	if o == nil {
-		c.S.Stats.KeyspaceMisses.Add(1)
-	} else {
-		c.S.Stats.KeyspaceHits.Add(1)
-	}
-	return o
-}
-
 // strPut stores buf (owned by the caller, not copied) at key as a string
 // with encoding marker enc. old is the key's current live object, if any:
 // a string object is updated in place. expireAt (ms) sets a TTL; otherwise
@@ -185,7 +173,7 @@ func strEq(b []byte, s string) bool {
 }
 
 func cmdGet(c *Ctx) {
-	o := strLookupRead(c, c.Args[1])
+	o := c.LookupRead(c.Args[1])
 	if o == nil {
 		c.W.Null()
 		return
@@ -302,7 +290,7 @@ func strSetGeneric(c *Ctx, flags int, key, val, expire []byte, intReplies bool) 
 	}
 	var old *store.Object
 	if flags&strGet != 0 {
-		old = strLookupRead(c, key)
+		old = c.LookupRead(key)
 		if old != nil && old.Type != store.TypeString {
 			c.Error(resp.ErrWrongType)
 			return
@@ -361,7 +349,7 @@ func cmdPsetex(c *Ctx) { strSetGeneric(c, strPX, c.Args[1], c.Args[3], c.Args[2]
 // strGetGeneric is getGenericCommand: it replies with the value (or null)
 // and returns the object; ok is false after a WRONGTYPE error.
 func strGetGeneric(c *Ctx) (*store.Object, bool) {
-	o := strLookupRead(c, c.Args[1])
+	o := c.LookupRead(c.Args[1])
 	if o == nil {
 		c.W.Null()
 		return nil, true
@@ -400,7 +388,7 @@ func cmdGetex(c *Ctx) {
 		return
 	}
 	key := c.Args[1]
-	o := strLookupRead(c, key)
+	o := c.LookupRead(key)
 	if o == nil {
 		c.W.Null()
 		return
@@ -430,7 +418,7 @@ func cmdGetex(c *Ctx) {
 func cmdMget(c *Ctx) {
 	c.W.Array(len(c.Args) - 1)
 	for _, key := range c.Args[1:] {
-		o := strLookupRead(c, key)
+		o := c.LookupRead(key)
 		if o == nil || o.Type != store.TypeString {
 			c.W.Null()
 		} else {
@@ -582,7 +570,7 @@ func cmdAppend(c *Ctx) {
 }
 
 func cmdStrlen(c *Ctx) {
-	o := strLookupRead(c, c.Args[1])
+	o := c.LookupRead(c.Args[1])
 	if o == nil {
 		c.W.Int(0)
 		return
@@ -603,7 +591,7 @@ func cmdGetrange(c *Ctx) {
 	if !ok {
 		return
 	}
-	o := strLookupRead(c, c.Args[1])
+	o := c.LookupRead(c.Args[1])
 	if o == nil {
 		c.W.Bulk(nil)
 		return

@@ -81,7 +81,7 @@ func cmdGetbit(c *Ctx) {
 	if !ok {
 		return
 	}
-	o := strLookupRead(c, c.Args[1])
+	o := c.LookupRead(c.Args[1])
 	if o == nil {
 		c.W.Int(0)
 		return
@@ -128,7 +128,7 @@ func strClampRange(start, end, n int64) (int64, int64) {
 
 func cmdBitcount(c *Ctx) {
 	args := c.Args
-	o := strLookupRead(c, args[1])
+	o := c.LookupRead(args[1])
 	if o == nil {
 		c.W.Int(0)
 		return
@@ -190,7 +190,7 @@ func cmdBitpos(c *Ctx) {
 		c.Error(errStrBitArg)
 		return
 	}
-	o := strLookupRead(c, args[1])
+	o := c.LookupRead(args[1])
 	if o == nil {
 		if bit == 1 {
 			c.W.Int(-1)
@@ -271,7 +271,7 @@ func cmdBitop(c *Ctx) {
 	}
 	srcs := make([][]byte, len(args)-3)
 	for i, key := range args[3:] {
-		o := strLookupRead(c, key)
+		o := c.LookupRead(key)
 		if o == nil {
 			continue
 		}
@@ -390,7 +390,7 @@ func strBitfield(c *Ctx, readOnly bool) {
 	var o *store.Object
 	dirty := false
 	if !writes {
-		o = strLookupRead(c, args[1])
+		o = c.LookupRead(args[1])
 		if o != nil && o.Type != store.TypeString {
 			c.Error(resp.ErrWrongType)
 			return
@@ -481,8 +481,8 @@ func strBitfield(c *Ctx, readOnly bool) {
 
 func cmdLcs(c *Ctx) {
 	args := c.Args
-	oa := strLookupRead(c, args[1])
-	ob := strLookupRead(c, args[2])
+	oa := c.LookupRead(args[1])
+	ob := c.LookupRead(args[2])
 	if (oa != nil && oa.Type != store.TypeString) || (ob != nil && ob.Type != store.TypeString) {
 		c.Error(errStrLcsType)
 		return

@@ -139,12 +139,10 @@ func zsEq(b []byte, opt string) bool {
 // zsRead looks up a key for reading (counting keyspace hits and misses):
 // nil with ok for a missing key, ok false after a WRONGTYPE reply.
 func zsRead(c *Ctx, key []byte) (*store.ZSet, *store.Object, bool) {
-	o := c.Lookup(key)
+	o := c.LookupRead(key)
 	if o == nil {
-		c.S.Stats.KeyspaceMisses.Add(1)
 		return nil, nil, true
 	}
-	c.S.Stats.KeyspaceHits.Add(1)
 	if o.Type != store.TypeZSet {
 		c.Error(resp.ErrWrongType)
 		return nil, o, false
@@ -154,15 +152,7 @@ func zsRead(c *Ctx, key []byte) (*store.ZSet, *store.Object, bool) {
 
 // zsWrite is zsRead for commands that modify the key (no statistics).
 func zsWrite(c *Ctx, key []byte) (*store.ZSet, bool) {
-	o := c.Lookup(key)
-	if o == nil {
-		return nil, true
-	}
-	if o.Type != store.TypeZSet {
-		c.Error(resp.ErrWrongType)
-		return nil, false
-	}
-	return o.Val.(*store.ZSet), true
+	return lookupAs[*store.ZSet](c, key, store.TypeZSet, false)
 }
 
 // zsLimits returns the configured zset-max-listpack-entries and

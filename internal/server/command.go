@@ -240,8 +240,41 @@ func (c *Ctx) Modified(key []byte) {
 	c.S.touchWatched(c.DB.ID, key)
 }
 
-// Lookup returns the live object at key (lazy expiry applied).
+// Lookup returns the live object at key (lazy expiry applied); it is
+// Redis's lookupKeyWrite.
 func (c *Ctx) Lookup(key []byte) *store.Object { return c.DB.Lookup(key, c.Now) }
+
+// LookupRead is Redis's lookupKeyRead: Lookup that counts a keyspace hit
+// for any existing key (whatever its type) and a miss otherwise.
+func (c *Ctx) LookupRead(key []byte) *store.Object {
+	o := c.DB.Lookup(key, c.Now)
+	if o == nil {
+		c.S.Stats.KeyspaceMisses.Add(1)
+	} else {
+		c.S.Stats.KeyspaceHits.Add(1)
+	}
+	return o
+}
+
+// lookupAs returns the value at key when it holds type t: the zero T with
+// ok for a missing key, ok false after replying WRONGTYPE. read selects
+// LookupRead (hit/miss statistics) over Lookup.
+func lookupAs[T any](c *Ctx, key []byte, t store.Type, read bool) (v T, ok bool) {
+	var o *store.Object
+	if read {
+		o = c.LookupRead(key)
+	} else {
+		o = c.Lookup(key)
+	}
+	if o == nil {
+		return v, true
+	}
+	if o.Type != t {
+		c.Error(resp.ErrWrongType)
+		return v, false
+	}
+	return o.Val.(T), true
+}
 
 // keySlots computes the sorted, de-duplicated slots of the command's keys
 // into buf, and whether they span more than one slot.
