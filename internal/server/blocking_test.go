@@ -7,288 +7,220 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
-	"github.com/redcluster/redcluster/internal/config"
 	"github.com/redcluster/redcluster/internal/slots"
 	"github.com/redcluster/redcluster/internal/testutil"
 )
-
-// blkServer runs a Server on 127.0.0.1 with an ephemeral port.
-func blkServer(t *testing.T) *Server {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Port = 0
-	cfg.Bind = []string{"127.0.0.1"}
-	s := New(cfg, zerolog.Nop())
-	require.NoError(t, s.Listen())
-	go s.Serve()
-	t.Cleanup(s.Close)
-	return s
-}
-
-func blkDial(t *testing.T, s *Server) *testutil.Conn {
-	t.Helper()
-	c, err := testutil.Dial(s.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// blkDo sends a command and returns its reply.
-func blkDo(t *testing.T, c *testutil.Conn, args ...string) string {
-	t.Helper()
-	r, err := c.DoStrings(args...)
-	require.NoError(t, err)
-	return string(r)
-}
-
-// blkSend sends a command without reading its reply.
-func blkSend(t *testing.T, c *testutil.Conn, args ...string) {
-	t.Helper()
-	b := make([][]byte, len(args))
-	for i, a := range args {
-		b[i] = []byte(a)
-	}
-	require.NoError(t, c.WriteRaw(testutil.Encode(b)))
-}
-
-func blkRead(t *testing.T, c *testutil.Conn) string {
-	t.Helper()
-	r, err := c.ReadReply(5 * time.Second)
-	require.NoError(t, err)
-	return string(r)
-}
-
-// blkWaitBlocked polls until n clients are blocked.
-func blkWaitBlocked(t *testing.T, s *Server, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.BlockedClients() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("blocked clients: %d, want %d", s.BlockedClients(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-// blkNoReply checks that nothing arrives on c for a short while.
-func blkNoReply(t *testing.T, c *testutil.Conn) {
-	t.Helper()
-	r, err := c.ReadReply(30 * time.Millisecond)
-	require.Error(t, err, "unexpected reply %q", r)
-	require.Empty(t, r)
-}
 
 func blkBulk(s string) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(s), s) }
 
 func blkPair(k, v string) string { return "*2\r\n" + blkBulk(k) + blkBulk(v) }
 
 func TestBlockFIFOOrder(t *testing.T) {
-	s := blkServer(t)
+	s := testServer(t, nil)
 	var waiters []*testutil.Conn
 	for i := 0; i < 3; i++ {
-		c := blkDial(t, s)
-		blkSend(t, c, "BLPOP", "q", "0")
-		blkWaitBlocked(t, s, i+1) // makes the blocking order certain
+		c := testDial(t, s)
+		testSend(t, c, "BLPOP", "q", "0")
+		waitBlocked(t, s, i+1) // makes the blocking order certain
 		waiters = append(waiters, c)
 	}
-	p := blkDial(t, s)
-	require.Equal(t, ":3\r\n", blkDo(t, p, "RPUSH", "q", "a", "b", "c"))
+	p := testDial(t, s)
+	require.Equal(t, ":3\r\n", testDo(t, p, "RPUSH", "q", "a", "b", "c"))
 	for i, v := range []string{"a", "b", "c"} {
-		require.Equal(t, blkPair("q", v), blkRead(t, waiters[i]), "waiter %d", i)
+		require.Equal(t, blkPair("q", v), testRead(t, waiters[i]), "waiter %d", i)
 	}
-	require.Equal(t, ":0\r\n", blkDo(t, p, "EXISTS", "q"))
+	require.Equal(t, ":0\r\n", testDo(t, p, "EXISTS", "q"))
 	require.Equal(t, 0, s.BlockedClients())
 }
 
 func TestBlockOneElementManyWaiters(t *testing.T) {
-	s := blkServer(t)
-	a, b := blkDial(t, s), blkDial(t, s)
-	blkSend(t, a, "BRPOP", "q", "0")
-	blkWaitBlocked(t, s, 1)
-	blkSend(t, b, "BRPOP", "q", "0")
-	blkWaitBlocked(t, s, 2)
-	p := blkDial(t, s)
-	require.Equal(t, ":1\r\n", blkDo(t, p, "LPUSH", "q", "x"))
-	require.Equal(t, blkPair("q", "x"), blkRead(t, a))
-	blkNoReply(t, b)
+	s := testServer(t, nil)
+	a, b := testDial(t, s), testDial(t, s)
+	testSend(t, a, "BRPOP", "q", "0")
+	waitBlocked(t, s, 1)
+	testSend(t, b, "BRPOP", "q", "0")
+	waitBlocked(t, s, 2)
+	p := testDial(t, s)
+	require.Equal(t, ":1\r\n", testDo(t, p, "LPUSH", "q", "x"))
+	require.Equal(t, blkPair("q", "x"), testRead(t, a))
+	testNoReply(t, b)
 	require.Equal(t, 1, s.BlockedClients())
-	require.Equal(t, ":1\r\n", blkDo(t, p, "LPUSH", "q", "y"))
-	require.Equal(t, blkPair("q", "y"), blkRead(t, b))
+	require.Equal(t, ":1\r\n", testDo(t, p, "LPUSH", "q", "y"))
+	require.Equal(t, blkPair("q", "y"), testRead(t, b))
 }
 
 func TestBlockTimeout(t *testing.T) {
-	s := blkServer(t)
-	c := blkDial(t, s)
+	s := testServer(t, nil)
+	c := testDial(t, s)
 	start := time.Now()
-	require.Equal(t, "*-1\r\n", blkDo(t, c, "BLPOP", "nokey", "0.1"))
+	require.Equal(t, "*-1\r\n", testDo(t, c, "BLPOP", "nokey", "0.1"))
 	require.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
 	require.Equal(t, 0, s.BlockedClients())
-	require.Equal(t, "*-1\r\n", blkDo(t, c, "BLMOVE", "nokey", "dst", "LEFT", "LEFT", "0.02"))
-	require.Equal(t, "*-1\r\n", blkDo(t, c, "BLMPOP", "0.02", "2", "k1", "k2", "LEFT"))
-	blkDo(t, c, "HELLO", "3")
-	require.Equal(t, "_\r\n", blkDo(t, c, "BRPOP", "nokey", "0.02"))
+	require.Equal(t, "*-1\r\n", testDo(t, c, "BLMOVE", "nokey", "dst", "LEFT", "LEFT", "0.02"))
+	require.Equal(t, "*-1\r\n", testDo(t, c, "BLMPOP", "0.02", "2", "k1", "k2", "LEFT"))
+	testDo(t, c, "HELLO", "3")
+	require.Equal(t, "_\r\n", testDo(t, c, "BRPOP", "nokey", "0.02"))
 	// The connection is usable afterwards.
-	require.Equal(t, "+PONG\r\n", blkDo(t, c, "PING"))
+	require.Equal(t, "+PONG\r\n", testDo(t, c, "PING"))
 }
 
 func TestBlockDisconnectKeepsElement(t *testing.T) {
-	s := blkServer(t)
-	gone := blkDial(t, s)
-	blkSend(t, gone, "BLPOP", "q", "0")
-	blkWaitBlocked(t, s, 1)
+	s := testServer(t, nil)
+	gone := testDial(t, s)
+	testSend(t, gone, "BLPOP", "q", "0")
+	waitBlocked(t, s, 1)
 	require.NoError(t, gone.Close())
-	blkWaitBlocked(t, s, 0)
-	p := blkDial(t, s)
-	require.Equal(t, ":1\r\n", blkDo(t, p, "LPUSH", "q", "x"))
-	require.Equal(t, ":1\r\n", blkDo(t, p, "LLEN", "q"))
-	require.Equal(t, blkBulk("x"), blkDo(t, p, "LPOP", "q"))
+	waitBlocked(t, s, 0)
+	p := testDial(t, s)
+	require.Equal(t, ":1\r\n", testDo(t, p, "LPUSH", "q", "x"))
+	require.Equal(t, ":1\r\n", testDo(t, p, "LLEN", "q"))
+	require.Equal(t, blkBulk("x"), testDo(t, p, "LPOP", "q"))
 }
 
 func TestBlockMoveWakesAndChains(t *testing.T) {
-	s := blkServer(t)
+	s := testServer(t, nil)
 	// Keys in different slots: serving locks both, in slot order.
 	require.NotEqual(t, slots.KeySlot([]byte("src")), slots.KeySlot([]byte("dst")))
-	mover, popper := blkDial(t, s), blkDial(t, s)
-	blkSend(t, mover, "BLMOVE", "src", "dst", "RIGHT", "LEFT", "0")
-	blkWaitBlocked(t, s, 1)
-	blkSend(t, popper, "BLPOP", "dst", "0")
-	blkWaitBlocked(t, s, 2)
-	p := blkDial(t, s)
-	require.Equal(t, ":2\r\n", blkDo(t, p, "RPUSH", "src", "a", "b"))
-	require.Equal(t, blkBulk("b"), blkRead(t, mover))
+	mover, popper := testDial(t, s), testDial(t, s)
+	testSend(t, mover, "BLMOVE", "src", "dst", "RIGHT", "LEFT", "0")
+	waitBlocked(t, s, 1)
+	testSend(t, popper, "BLPOP", "dst", "0")
+	waitBlocked(t, s, 2)
+	p := testDial(t, s)
+	require.Equal(t, ":2\r\n", testDo(t, p, "RPUSH", "src", "a", "b"))
+	require.Equal(t, blkBulk("b"), testRead(t, mover))
 	// The element BLMOVE pushed to dst woke the BLPOP on dst.
-	require.Equal(t, blkPair("dst", "b"), blkRead(t, popper))
-	require.Equal(t, "*1\r\n"+blkBulk("a"), blkDo(t, p, "LRANGE", "src", "0", "-1"))
-	require.Equal(t, ":0\r\n", blkDo(t, p, "EXISTS", "dst"))
+	require.Equal(t, blkPair("dst", "b"), testRead(t, popper))
+	require.Equal(t, "*1\r\n"+blkBulk("a"), testDo(t, p, "LRANGE", "src", "0", "-1"))
+	require.Equal(t, ":0\r\n", testDo(t, p, "EXISTS", "dst"))
 
 	// BRPOPLPUSH the other way round (dst slot below src slot).
-	blkSend(t, mover, "BRPOPLPUSH", "dst", "src", "0")
-	blkWaitBlocked(t, s, 1)
-	require.Equal(t, ":1\r\n", blkDo(t, p, "RPUSH", "dst", "z"))
-	require.Equal(t, blkBulk("z"), blkRead(t, mover))
-	require.Equal(t, "*2\r\n"+blkBulk("z")+blkBulk("a"), blkDo(t, p, "LRANGE", "src", "0", "-1"))
+	testSend(t, mover, "BRPOPLPUSH", "dst", "src", "0")
+	waitBlocked(t, s, 1)
+	require.Equal(t, ":1\r\n", testDo(t, p, "RPUSH", "dst", "z"))
+	require.Equal(t, blkBulk("z"), testRead(t, mover))
+	require.Equal(t, "*2\r\n"+blkBulk("z")+blkBulk("a"), testDo(t, p, "LRANGE", "src", "0", "-1"))
 }
 
 func TestBlockMoveWrongTypeDestination(t *testing.T) {
-	s := blkServer(t)
-	mover, popper := blkDial(t, s), blkDial(t, s)
-	p := blkDial(t, s)
-	require.Equal(t, "+OK\r\n", blkDo(t, p, "SET", "dst", "string"))
-	blkSend(t, mover, "BLMOVE", "src", "dst", "LEFT", "LEFT", "0")
-	blkWaitBlocked(t, s, 1)
-	blkSend(t, popper, "BLPOP", "src", "0")
-	blkWaitBlocked(t, s, 2)
-	require.Equal(t, ":1\r\n", blkDo(t, p, "RPUSH", "src", "v"))
-	require.Equal(t, "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", blkRead(t, mover))
-	require.Equal(t, blkPair("src", "v"), blkRead(t, popper))
+	s := testServer(t, nil)
+	mover, popper := testDial(t, s), testDial(t, s)
+	p := testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, p, "SET", "dst", "string"))
+	testSend(t, mover, "BLMOVE", "src", "dst", "LEFT", "LEFT", "0")
+	waitBlocked(t, s, 1)
+	testSend(t, popper, "BLPOP", "src", "0")
+	waitBlocked(t, s, 2)
+	require.Equal(t, ":1\r\n", testDo(t, p, "RPUSH", "src", "v"))
+	require.Equal(t, "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", testRead(t, mover))
+	require.Equal(t, blkPair("src", "v"), testRead(t, popper))
 }
 
 func TestBlockInsideMulti(t *testing.T) {
-	s := blkServer(t)
-	c := blkDial(t, s)
-	require.Equal(t, "+OK\r\n", blkDo(t, c, "MULTI"))
-	require.Equal(t, "+QUEUED\r\n", blkDo(t, c, "BLPOP", "q", "0"))
-	require.Equal(t, "+QUEUED\r\n", blkDo(t, c, "BLMOVE", "q", "d", "LEFT", "LEFT", "0"))
-	require.Equal(t, "+QUEUED\r\n", blkDo(t, c, "BLMPOP", "0", "1", "q", "LEFT"))
-	require.Equal(t, "*3\r\n*-1\r\n$-1\r\n*-1\r\n", blkDo(t, c, "EXEC"))
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, c, "MULTI"))
+	require.Equal(t, "+QUEUED\r\n", testDo(t, c, "BLPOP", "q", "0"))
+	require.Equal(t, "+QUEUED\r\n", testDo(t, c, "BLMOVE", "q", "d", "LEFT", "LEFT", "0"))
+	require.Equal(t, "+QUEUED\r\n", testDo(t, c, "BLMPOP", "0", "1", "q", "LEFT"))
+	require.Equal(t, "*3\r\n*-1\r\n$-1\r\n*-1\r\n", testDo(t, c, "EXEC"))
 	require.Equal(t, 0, s.BlockedClients())
 
 	// A push inside a transaction wakes a waiter only once EXEC is done,
 	// and sees the transaction's final state.
-	w := blkDial(t, s)
-	blkSend(t, w, "BLPOP", "q", "0")
-	blkWaitBlocked(t, s, 1)
-	blkDo(t, c, "MULTI")
-	blkDo(t, c, "RPUSH", "q", "a", "b")
-	blkDo(t, c, "LPOP", "q")
-	require.Equal(t, "*2\r\n:2\r\n"+blkBulk("a"), blkDo(t, c, "EXEC"))
-	require.Equal(t, blkPair("q", "b"), blkRead(t, w))
+	w := testDial(t, s)
+	testSend(t, w, "BLPOP", "q", "0")
+	waitBlocked(t, s, 1)
+	testDo(t, c, "MULTI")
+	testDo(t, c, "RPUSH", "q", "a", "b")
+	testDo(t, c, "LPOP", "q")
+	require.Equal(t, "*2\r\n:2\r\n"+blkBulk("a"), testDo(t, c, "EXEC"))
+	require.Equal(t, blkPair("q", "b"), testRead(t, w))
 
 	// Created then deleted inside EXEC: nothing to serve.
-	blkSend(t, w, "BLPOP", "q", "0")
-	blkWaitBlocked(t, s, 1)
-	blkDo(t, c, "MULTI")
-	blkDo(t, c, "RPUSH", "q", "a")
-	blkDo(t, c, "DEL", "q")
-	blkDo(t, c, "EXEC")
-	blkNoReply(t, w)
+	testSend(t, w, "BLPOP", "q", "0")
+	waitBlocked(t, s, 1)
+	testDo(t, c, "MULTI")
+	testDo(t, c, "RPUSH", "q", "a")
+	testDo(t, c, "DEL", "q")
+	testDo(t, c, "EXEC")
+	testNoReply(t, w)
 	require.Equal(t, 1, s.BlockedClients())
-	blkDo(t, c, "RPUSH", "q", "later")
-	require.Equal(t, blkPair("q", "later"), blkRead(t, w))
+	testDo(t, c, "RPUSH", "q", "later")
+	require.Equal(t, blkPair("q", "later"), testRead(t, w))
 }
 
 func TestBlockPipelinedInput(t *testing.T) {
-	s := blkServer(t)
-	c := blkDial(t, s)
+	s := testServer(t, nil)
+	c := testDial(t, s)
 	// Replies before the blocking command are sent; commands after it
 	// wait until it is served.
 	require.NoError(t, c.WriteRaw([]byte("PING\r\nBLPOP q 0\r\nECHO after\r\n")))
-	require.Equal(t, "+PONG\r\n", blkRead(t, c))
-	blkWaitBlocked(t, s, 1)
-	blkNoReply(t, c)
+	require.Equal(t, "+PONG\r\n", testRead(t, c))
+	waitBlocked(t, s, 1)
+	testNoReply(t, c)
 	require.NoError(t, c.WriteRaw([]byte("ECHO more\r\n")))
-	blkNoReply(t, c)
-	p := blkDial(t, s)
-	blkDo(t, p, "RPUSH", "q", "v")
-	require.Equal(t, blkPair("q", "v"), blkRead(t, c))
-	require.Equal(t, blkBulk("after"), blkRead(t, c))
-	require.Equal(t, blkBulk("more"), blkRead(t, c))
+	testNoReply(t, c)
+	p := testDial(t, s)
+	testDo(t, p, "RPUSH", "q", "v")
+	require.Equal(t, blkPair("q", "v"), testRead(t, c))
+	require.Equal(t, blkBulk("after"), testRead(t, c))
+	require.Equal(t, blkBulk("more"), testRead(t, c))
 }
 
 func TestBlockMultipleKeys(t *testing.T) {
-	s := blkServer(t)
-	c := blkDial(t, s)
-	blkSend(t, c, "BLMPOP", "0", "3", "k1", "k2", "k1", "RIGHT", "COUNT", "2")
-	blkWaitBlocked(t, s, 1)
-	p := blkDial(t, s)
-	blkDo(t, p, "RPUSH", "k2", "a", "b", "c")
-	require.Equal(t, "*2\r\n"+blkBulk("k2")+"*2\r\n"+blkBulk("c")+blkBulk("b"), blkRead(t, c))
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	testSend(t, c, "BLMPOP", "0", "3", "k1", "k2", "k1", "RIGHT", "COUNT", "2")
+	waitBlocked(t, s, 1)
+	p := testDial(t, s)
+	testDo(t, p, "RPUSH", "k2", "a", "b", "c")
+	require.Equal(t, "*2\r\n"+blkBulk("k2")+"*2\r\n"+blkBulk("c")+blkBulk("b"), testRead(t, c))
 	require.Equal(t, 0, s.BlockedClients())
 	// A push to the other key later does not reach the served client.
-	blkDo(t, p, "RPUSH", "k1", "x")
-	require.Equal(t, ":1\r\n", blkDo(t, p, "LLEN", "k1"))
+	testDo(t, p, "RPUSH", "k1", "x")
+	require.Equal(t, ":1\r\n", testDo(t, p, "LLEN", "k1"))
 }
 
 func TestBlockWrongTypeKeyKeepsWaiting(t *testing.T) {
-	s := blkServer(t)
-	c := blkDial(t, s)
-	blkSend(t, c, "BLPOP", "k", "0")
-	blkWaitBlocked(t, s, 1)
-	p := blkDial(t, s)
-	blkDo(t, p, "SET", "k", "str")
-	blkNoReply(t, c)
-	blkDo(t, p, "DEL", "k")
-	blkDo(t, p, "RPUSH", "k", "v")
-	require.Equal(t, blkPair("k", "v"), blkRead(t, c))
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	testSend(t, c, "BLPOP", "k", "0")
+	waitBlocked(t, s, 1)
+	p := testDial(t, s)
+	testDo(t, p, "SET", "k", "str")
+	testNoReply(t, c)
+	testDo(t, p, "DEL", "k")
+	testDo(t, p, "RPUSH", "k", "v")
+	require.Equal(t, blkPair("k", "v"), testRead(t, c))
 }
 
 func TestBlockClientUnblock(t *testing.T) {
-	s := blkServer(t)
-	c := blkDial(t, s)
-	id := strings.TrimSpace(strings.TrimPrefix(blkDo(t, c, "CLIENT", "ID"), ":"))
-	blkSend(t, c, "BLPOP", "q", "0")
-	blkWaitBlocked(t, s, 1)
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	id := strings.TrimSpace(strings.TrimPrefix(testDo(t, c, "CLIENT", "ID"), ":"))
+	testSend(t, c, "BLPOP", "q", "0")
+	waitBlocked(t, s, 1)
 	var cid int64
 	fmt.Sscan(id, &cid)
 	require.True(t, s.UnblockClient(cid, true))
-	require.Equal(t, "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n", blkRead(t, c))
+	require.Equal(t, "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n", testRead(t, c))
 	require.False(t, s.UnblockClient(cid, false))
 
-	blkSend(t, c, "BLMOVE", "q", "d", "LEFT", "LEFT", "0")
-	blkWaitBlocked(t, s, 1)
+	testSend(t, c, "BLMOVE", "q", "d", "LEFT", "LEFT", "0")
+	waitBlocked(t, s, 1)
 	require.True(t, s.UnblockClient(cid, false))
-	require.Equal(t, "*-1\r\n", blkRead(t, c))
+	require.Equal(t, "*-1\r\n", testRead(t, c))
 	require.Equal(t, 0, s.BlockedClients())
 }
 
 func TestBlockServerCloseWhileBlocked(t *testing.T) {
-	s := blkServer(t)
-	c := blkDial(t, s)
-	blkSend(t, c, "BLPOP", "q", "0")
-	blkWaitBlocked(t, s, 1)
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	testSend(t, c, "BLPOP", "q", "0")
+	waitBlocked(t, s, 1)
 	s.Close() // must not hang on the blocked connection
 	_, err := c.ReadReply(5 * time.Second)
 	require.Error(t, err)
@@ -297,14 +229,14 @@ func TestBlockServerCloseWhileBlocked(t *testing.T) {
 // TestBlockConcurrentNoLossNoDup has consumers pop with BLPOP while
 // producers push: every element is delivered exactly once.
 func TestBlockConcurrentNoLossNoDup(t *testing.T) {
-	s := blkServer(t)
+	s := testServer(t, nil)
 	const producers, consumers, perProducer = 4, 6, 250
 	total := producers * perProducer
 	got := make(chan string, total)
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for i := 0; i < consumers; i++ {
-		c := blkDial(t, s)
+		c := testDial(t, s)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -328,7 +260,7 @@ func TestBlockConcurrentNoLossNoDup(t *testing.T) {
 	}
 	var pw sync.WaitGroup
 	for i := 0; i < producers; i++ {
-		p := blkDial(t, s)
+		p := testDial(t, s)
 		pw.Add(1)
 		go func(i int) {
 			defer pw.Done()
@@ -358,58 +290,58 @@ func TestBlockConcurrentNoLossNoDup(t *testing.T) {
 }
 
 func TestBlockWokenByOtherCreators(t *testing.T) {
-	s := blkServer(t)
-	w, p := blkDial(t, s), blkDial(t, s)
+	s := testServer(t, nil)
+	w, p := testDial(t, s), testDial(t, s)
 	// RENAME creates the key a client waits on.
-	blkDo(t, p, "RPUSH", "tmp", "r1")
-	blkSend(t, w, "BLPOP", "k", "0")
-	blkWaitBlocked(t, s, 1)
-	require.Equal(t, "+OK\r\n", blkDo(t, p, "RENAME", "tmp", "k"))
-	require.Equal(t, blkPair("k", "r1"), blkRead(t, w))
+	testDo(t, p, "RPUSH", "tmp", "r1")
+	testSend(t, w, "BLPOP", "k", "0")
+	waitBlocked(t, s, 1)
+	require.Equal(t, "+OK\r\n", testDo(t, p, "RENAME", "tmp", "k"))
+	require.Equal(t, blkPair("k", "r1"), testRead(t, w))
 	// So does LMOVE / RPOPLPUSH into it.
-	blkDo(t, p, "RPUSH", "tmp", "m1")
-	blkSend(t, w, "BRPOP", "k", "0")
-	blkWaitBlocked(t, s, 1)
-	require.Equal(t, blkBulk("m1"), blkDo(t, p, "RPOPLPUSH", "tmp", "k"))
-	require.Equal(t, blkPair("k", "m1"), blkRead(t, w))
+	testDo(t, p, "RPUSH", "tmp", "m1")
+	testSend(t, w, "BRPOP", "k", "0")
+	waitBlocked(t, s, 1)
+	require.Equal(t, blkBulk("m1"), testDo(t, p, "RPOPLPUSH", "tmp", "k"))
+	require.Equal(t, blkPair("k", "m1"), testRead(t, w))
 }
 
 func TestBlockPerDatabase(t *testing.T) {
-	s := blkServer(t)
-	w, p := blkDial(t, s), blkDial(t, s)
-	require.Equal(t, "+OK\r\n", blkDo(t, w, "SELECT", "1"))
-	blkSend(t, w, "BLPOP", "k", "0")
-	blkWaitBlocked(t, s, 1)
-	blkDo(t, p, "RPUSH", "k", "db0") // another database: no wake-up
-	blkNoReply(t, w)
-	blkDo(t, p, "SELECT", "1")
-	blkDo(t, p, "RPUSH", "k", "db1")
-	require.Equal(t, blkPair("k", "db1"), blkRead(t, w))
-	blkDo(t, p, "SELECT", "0")
-	require.Equal(t, ":1\r\n", blkDo(t, p, "LLEN", "k"))
+	s := testServer(t, nil)
+	w, p := testDial(t, s), testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, w, "SELECT", "1"))
+	testSend(t, w, "BLPOP", "k", "0")
+	waitBlocked(t, s, 1)
+	testDo(t, p, "RPUSH", "k", "db0") // another database: no wake-up
+	testNoReply(t, w)
+	testDo(t, p, "SELECT", "1")
+	testDo(t, p, "RPUSH", "k", "db1")
+	require.Equal(t, blkPair("k", "db1"), testRead(t, w))
+	testDo(t, p, "SELECT", "0")
+	require.Equal(t, ":1\r\n", testDo(t, p, "LLEN", "k"))
 }
 
 func TestBlockRESP3Replies(t *testing.T) {
-	s := blkServer(t)
-	w, p := blkDial(t, s), blkDial(t, s)
-	blkDo(t, w, "HELLO", "3")
-	blkSend(t, w, "BLMPOP", "0", "1", "k", "LEFT", "COUNT", "5")
-	blkWaitBlocked(t, s, 1)
-	blkDo(t, p, "RPUSH", "k", "a", "b")
-	require.Equal(t, "*2\r\n"+blkBulk("k")+"*2\r\n"+blkBulk("a")+blkBulk("b"), blkRead(t, w))
-	require.Equal(t, "_\r\n", blkDo(t, w, "BLMOVE", "k", "d", "LEFT", "LEFT", "0.01"))
+	s := testServer(t, nil)
+	w, p := testDial(t, s), testDial(t, s)
+	testDo(t, w, "HELLO", "3")
+	testSend(t, w, "BLMPOP", "0", "1", "k", "LEFT", "COUNT", "5")
+	waitBlocked(t, s, 1)
+	testDo(t, p, "RPUSH", "k", "a", "b")
+	require.Equal(t, "*2\r\n"+blkBulk("k")+"*2\r\n"+blkBulk("a")+blkBulk("b"), testRead(t, w))
+	require.Equal(t, "_\r\n", testDo(t, w, "BLMOVE", "k", "d", "LEFT", "LEFT", "0.01"))
 }
 
 // TestBlockServedBeforePusherReply checks that when the pusher gets its
 // reply, the woken client already has the element, even while other
 // connections run commands (and may do the serving) at the same time.
 func TestBlockServedBeforePusherReply(t *testing.T) {
-	s := blkServer(t)
-	w, p := blkDial(t, s), blkDial(t, s)
+	s := testServer(t, nil)
+	w, p := testDial(t, s), testDial(t, s)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := 0; i < 3; i++ {
-		n := blkDial(t, s)
+		n := testDial(t, s)
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
@@ -427,11 +359,11 @@ func TestBlockServedBeforePusherReply(t *testing.T) {
 	}
 	defer func() { close(stop); wg.Wait() }()
 	for i := 0; i < 100; i++ {
-		blkSend(t, w, "BLPOP", "k", "0")
-		blkWaitBlocked(t, s, 1)
-		require.Equal(t, ":1\r\n", blkDo(t, p, "RPUSH", "k", "v"))
-		require.Equal(t, ":0\r\n", blkDo(t, p, "LLEN", "k"))
+		testSend(t, w, "BLPOP", "k", "0")
+		waitBlocked(t, s, 1)
+		require.Equal(t, ":1\r\n", testDo(t, p, "RPUSH", "k", "v"))
+		require.Equal(t, ":0\r\n", testDo(t, p, "LLEN", "k"))
 		require.Equal(t, 0, s.BlockedClients())
-		require.Equal(t, blkPair("k", "v"), blkRead(t, w))
+		require.Equal(t, blkPair("k", "v"), testRead(t, w))
 	}
 }

@@ -4,70 +4,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
-
-	"github.com/redcluster/redcluster/internal/config"
-	"github.com/redcluster/redcluster/internal/testutil"
 )
 
 // Blocking sorted-set pops need two connections, which the differential
 // corpus cannot express; they are tested here.
-
-func zsTestServer(t *testing.T) *Server {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Port = 0
-	cfg.Bind = []string{"127.0.0.1"}
-	s := New(cfg, zerolog.Nop())
-	require.NoError(t, s.Listen())
-	go s.Serve()
-	t.Cleanup(s.Close)
-	return s
-}
-
-func zsTestDial(t *testing.T, s *Server) *testutil.Conn {
-	t.Helper()
-	c, err := testutil.Dial(s.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func zsTestDo(t *testing.T, c *testutil.Conn, args ...string) string {
-	t.Helper()
-	r, err := c.DoStrings(args...)
-	require.NoError(t, err)
-	return string(r)
-}
-
-func zsTestSend(t *testing.T, c *testutil.Conn, args ...string) {
-	t.Helper()
-	b := make([][]byte, len(args))
-	for i, a := range args {
-		b[i] = []byte(a)
-	}
-	require.NoError(t, c.WriteRaw(testutil.Encode(b)))
-}
-
-func zsTestRead(t *testing.T, c *testutil.Conn) string {
-	t.Helper()
-	r, err := c.ReadReply(5 * time.Second)
-	require.NoError(t, err)
-	return string(r)
-}
-
-// zsTestBlocked polls until n clients are blocked.
-func zsTestBlocked(t *testing.T, s *Server, n int) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for s.BlockedClients() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("blocked clients: %d, want %d", s.BlockedClients(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 func TestZSetBlockingPops(t *testing.T) {
 	tests := []struct {
@@ -119,14 +60,14 @@ func TestZSetBlockingPops(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := zsTestServer(t)
-			b, f := zsTestDial(t, s), zsTestDial(t, s)
-			zsTestSend(t, b, tc.block...)
-			zsTestBlocked(t, s, 1)
+			s := testServer(t, nil)
+			b, f := testDial(t, s), testDial(t, s)
+			testSend(t, b, tc.block...)
+			waitBlocked(t, s, 1)
 			for _, cmd := range tc.feed {
-				zsTestDo(t, f, cmd...)
+				testDo(t, f, cmd...)
 			}
-			require.Equal(t, tc.want, zsTestRead(t, b))
+			require.Equal(t, tc.want, testRead(t, b))
 			require.Equal(t, 0, s.BlockedClients())
 			for _, a := range tc.after {
 				r, err := f.DoStrings(splitFields(a[0])...)
@@ -154,35 +95,35 @@ func splitFields(s string) []string {
 }
 
 func TestZSetBlockingTimeoutAndResp3(t *testing.T) {
-	s := zsTestServer(t)
-	b, f := zsTestDial(t, s), zsTestDial(t, s)
+	s := testServer(t, nil)
+	b, f := testDial(t, s), testDial(t, s)
 	start := time.Now()
-	require.Equal(t, "*-1\r\n", zsTestDo(t, b, "BZPOPMIN", "nokey", "0.05"))
+	require.Equal(t, "*-1\r\n", testDo(t, b, "BZPOPMIN", "nokey", "0.05"))
 	require.GreaterOrEqual(t, time.Since(start), 40*time.Millisecond)
-	require.Equal(t, "*-1\r\n", zsTestDo(t, b, "BZMPOP", "0.05", "1", "nokey", "MIN"))
+	require.Equal(t, "*-1\r\n", testDo(t, b, "BZMPOP", "0.05", "1", "nokey", "MIN"))
 
-	zsTestDo(t, b, "HELLO", "3")
-	require.Equal(t, "_\r\n", zsTestDo(t, b, "BZPOPMAX", "nokey", "0.01"))
-	zsTestSend(t, b, "BZPOPMAX", "k", "0")
-	zsTestBlocked(t, s, 1)
-	zsTestDo(t, f, "ZADD", "k", "1.5", "a")
-	require.Equal(t, "*3\r\n$1\r\nk\r\n$1\r\na\r\n,1.5\r\n", zsTestRead(t, b))
+	testDo(t, b, "HELLO", "3")
+	require.Equal(t, "_\r\n", testDo(t, b, "BZPOPMAX", "nokey", "0.01"))
+	testSend(t, b, "BZPOPMAX", "k", "0")
+	waitBlocked(t, s, 1)
+	testDo(t, f, "ZADD", "k", "1.5", "a")
+	require.Equal(t, "*3\r\n$1\r\nk\r\n$1\r\na\r\n,1.5\r\n", testRead(t, b))
 }
 
 func TestZSetBlockingServedOnce(t *testing.T) {
-	s := zsTestServer(t)
-	a, b, f := zsTestDial(t, s), zsTestDial(t, s), zsTestDial(t, s)
-	zsTestSend(t, a, "BZPOPMIN", "x", "y", "0")
-	zsTestBlocked(t, s, 1)
-	zsTestSend(t, b, "BZPOPMIN", "y", "0")
-	zsTestBlocked(t, s, 2)
+	s := testServer(t, nil)
+	a, b, f := testDial(t, s), testDial(t, s), testDial(t, s)
+	testSend(t, a, "BZPOPMIN", "x", "y", "0")
+	waitBlocked(t, s, 1)
+	testSend(t, b, "BZPOPMIN", "y", "0")
+	waitBlocked(t, s, 2)
 	// Both keys appear in one transaction: the first waiter takes from x
 	// (created first), the second from y.
-	zsTestDo(t, f, "MULTI")
-	zsTestDo(t, f, "ZADD", "x", "1", "a")
-	zsTestDo(t, f, "ZADD", "y", "2", "b")
-	zsTestDo(t, f, "EXEC")
-	require.Equal(t, "*3\r\n$1\r\nx\r\n$1\r\na\r\n$1\r\n1\r\n", zsTestRead(t, a))
-	require.Equal(t, "*3\r\n$1\r\ny\r\n$1\r\nb\r\n$1\r\n2\r\n", zsTestRead(t, b))
+	testDo(t, f, "MULTI")
+	testDo(t, f, "ZADD", "x", "1", "a")
+	testDo(t, f, "ZADD", "y", "2", "b")
+	testDo(t, f, "EXEC")
+	require.Equal(t, "*3\r\n$1\r\nx\r\n$1\r\na\r\n$1\r\n1\r\n", testRead(t, a))
+	require.Equal(t, "*3\r\n$1\r\ny\r\n$1\r\nb\r\n$1\r\n2\r\n", testRead(t, b))
 	require.Equal(t, 0, s.BlockedClients())
 }

@@ -9,65 +9,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
 
 	"github.com/redcluster/redcluster/internal/config"
 	"github.com/redcluster/redcluster/internal/testutil"
 )
 
-// connServer runs a Server on 127.0.0.1 with an ephemeral port; tweak
-// adjusts the configuration first.
-func connServer(t *testing.T, tweak func(*config.Config)) *Server {
-	t.Helper()
-	cfg := config.Default()
-	cfg.Port = 0
-	cfg.Bind = []string{"127.0.0.1"}
-	if tweak != nil {
-		tweak(cfg)
-	}
-	s := New(cfg, zerolog.Nop())
-	require.NoError(t, s.Listen())
-	go s.Serve()
-	t.Cleanup(s.Close)
-	return s
-}
-
-func connDial(t *testing.T, s *Server) *testutil.Conn {
-	t.Helper()
-	c, err := testutil.Dial(s.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-func connDo(t *testing.T, c *testutil.Conn, args ...string) string {
-	t.Helper()
-	r, err := c.DoStrings(args...)
-	require.NoError(t, err, "%v", args)
-	return string(r)
-}
-
-func connSend(t *testing.T, c *testutil.Conn, args ...string) {
-	t.Helper()
-	b := make([][]byte, len(args))
-	for i, a := range args {
-		b[i] = []byte(a)
-	}
-	require.NoError(t, c.WriteRaw(testutil.Encode(b)))
-}
-
-func connRead(t *testing.T, c *testutil.Conn) string {
-	t.Helper()
-	r, err := c.ReadReply(5 * time.Second)
-	require.NoError(t, err)
-	return string(r)
-}
-
 // connID returns the CLIENT ID of c.
 func connID(t *testing.T, c *testutil.Conn) int64 {
 	t.Helper()
-	r := connDo(t, c, "CLIENT", "ID")
+	r := testDo(t, c, "CLIENT", "ID")
 	require.True(t, strings.HasPrefix(r, ":"), r)
 	id, err := strconv.ParseInt(strings.TrimSpace(r[1:]), 10, 64)
 	require.NoError(t, err)
@@ -99,63 +50,63 @@ func helloMap(proto int, id int64, mode string) string {
 }
 
 func TestHelloResp3(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
+	s := testServer(t, nil)
+	c := testDial(t, s)
 	id := connID(t, c)
 
-	require.Equal(t, helloMap(2, id, "standalone"), connDo(t, c, "HELLO"))
-	require.Equal(t, helloMap(3, id, "standalone"), connDo(t, c, "HELLO", "3", "SETNAME", "r3"))
-	require.Equal(t, "$2\r\nr3\r\n", connDo(t, c, "CLIENT", "GETNAME"))
-	require.Equal(t, helloMap(3, id, "standalone"), connDo(t, c, "HELLO"))
+	require.Equal(t, helloMap(2, id, "standalone"), testDo(t, c, "HELLO"))
+	require.Equal(t, helloMap(3, id, "standalone"), testDo(t, c, "HELLO", "3", "SETNAME", "r3"))
+	require.Equal(t, "$2\r\nr3\r\n", testDo(t, c, "CLIENT", "GETNAME"))
+	require.Equal(t, helloMap(3, id, "standalone"), testDo(t, c, "HELLO"))
 
 	// RESP3 reply types of the CONNECTION and SERVER commands.
-	require.Equal(t, "+OK\r\n", connDo(t, c, "CLIENT", "SETNAME", ""))
-	require.Equal(t, "_\r\n", connDo(t, c, "CLIENT", "GETNAME"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "CLIENT", "SETNAME", ""))
+	require.Equal(t, "_\r\n", testDo(t, c, "CLIENT", "GETNAME"))
 	require.Equal(t, "%3\r\n$5\r\nflags\r\n~1\r\n$3\r\noff\r\n$8\r\nredirect\r\n:-1\r\n$8\r\nprefixes\r\n*0\r\n",
-		connDo(t, c, "CLIENT", "TRACKINGINFO"))
-	info := connDo(t, c, "CLIENT", "INFO")
+		testDo(t, c, "CLIENT", "TRACKINGINFO"))
+	info := testDo(t, c, "CLIENT", "INFO")
 	require.True(t, strings.HasPrefix(info, "="), info)
 	require.Contains(t, bulkText(t, info), " resp=3\n")
-	require.Equal(t, "=34\r\ntxt:# Cluster\r\ncluster_enabled:0\r\n\r\n", connDo(t, c, "INFO", "cluster"))
-	require.Equal(t, "*1\r\n_\r\n", connDo(t, c, "COMMAND", "INFO", "nosuch"))
-	require.True(t, strings.HasPrefix(connDo(t, c, "COMMAND", "INFO", "get"), "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n"))
-	require.Equal(t, "%0\r\n", connDo(t, c, "COMMAND", "DOCS", "nosuch"))
-	require.True(t, strings.HasPrefix(connDo(t, c, "COMMAND", "DOCS", "get"), "%1\r\n$3\r\nget\r\n%"))
-	require.Equal(t, "*1\r\n*2\r\n$1\r\na\r\n~2\r\n+OW\r\n+update\r\n", connDo(t, c, "COMMAND", "GETKEYSANDFLAGS", "set", "a", "b"))
+	require.Equal(t, "=34\r\ntxt:# Cluster\r\ncluster_enabled:0\r\n\r\n", testDo(t, c, "INFO", "cluster"))
+	require.Equal(t, "*1\r\n_\r\n", testDo(t, c, "COMMAND", "INFO", "nosuch"))
+	require.True(t, strings.HasPrefix(testDo(t, c, "COMMAND", "INFO", "get"), "*1\r\n*10\r\n$3\r\nget\r\n:2\r\n~2\r\n+readonly\r\n+fast\r\n"))
+	require.Equal(t, "%0\r\n", testDo(t, c, "COMMAND", "DOCS", "nosuch"))
+	require.True(t, strings.HasPrefix(testDo(t, c, "COMMAND", "DOCS", "get"), "%1\r\n$3\r\nget\r\n%"))
+	require.Equal(t, "*1\r\n*2\r\n$1\r\na\r\n~2\r\n+OW\r\n+update\r\n", testDo(t, c, "COMMAND", "GETKEYSANDFLAGS", "set", "a", "b"))
 
 	// Errors leave the protocol as it was.
-	require.Equal(t, "-NOPROTO unsupported protocol version\r\n", connDo(t, c, "HELLO", "4"))
-	require.Equal(t, "-ERR Protocol version is not an integer or out of range\r\n", connDo(t, c, "HELLO", "x"))
-	require.Equal(t, "_\r\n", connDo(t, c, "CLIENT", "GETNAME"))
+	require.Equal(t, "-NOPROTO unsupported protocol version\r\n", testDo(t, c, "HELLO", "4"))
+	require.Equal(t, "-ERR Protocol version is not an integer or out of range\r\n", testDo(t, c, "HELLO", "x"))
+	require.Equal(t, "_\r\n", testDo(t, c, "CLIENT", "GETNAME"))
 
 	// RESET goes back to RESP2.
-	require.Equal(t, "+RESET\r\n", connDo(t, c, "RESET"))
-	require.Equal(t, "$-1\r\n", connDo(t, c, "CLIENT", "GETNAME"))
-	require.Equal(t, "$30\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n", connDo(t, c, "INFO", "cluster"))
+	require.Equal(t, "+RESET\r\n", testDo(t, c, "RESET"))
+	require.Equal(t, "$-1\r\n", testDo(t, c, "CLIENT", "GETNAME"))
+	require.Equal(t, "$30\r\n# Cluster\r\ncluster_enabled:0\r\n\r\n", testDo(t, c, "INFO", "cluster"))
 }
 
 func TestHelloAuth(t *testing.T) {
-	s := connServer(t, func(c *config.Config) { c.RequirePass = "secret" })
-	c := connDial(t, s)
-	require.Equal(t, "-NOAUTH Authentication required.\r\n", connDo(t, c, "PING"))
+	s := testServer(t, func(c *config.Config) { c.RequirePass = "secret" })
+	c := testDial(t, s)
+	require.Equal(t, "-NOAUTH Authentication required.\r\n", testDo(t, c, "PING"))
 	require.Equal(t, "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n",
-		connDo(t, c, "HELLO", "3"))
-	require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", connDo(t, c, "AUTH", "nope"))
-	require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", connDo(t, c, "AUTH", "bob", "secret"))
-	require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", connDo(t, c, "HELLO", "3", "AUTH", "default", "nope"))
-	r := connDo(t, c, "HELLO", "3", "AUTH", "default", "secret", "SETNAME", "me")
+		testDo(t, c, "HELLO", "3"))
+	require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", testDo(t, c, "AUTH", "nope"))
+	require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", testDo(t, c, "AUTH", "bob", "secret"))
+	require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", testDo(t, c, "HELLO", "3", "AUTH", "default", "nope"))
+	r := testDo(t, c, "HELLO", "3", "AUTH", "default", "secret", "SETNAME", "me")
 	require.True(t, strings.HasPrefix(r, "%7\r\n"), r)
-	require.Equal(t, "+PONG\r\n", connDo(t, c, "PING"))
-	require.Equal(t, "$2\r\nme\r\n", connDo(t, c, "CLIENT", "GETNAME"))
+	require.Equal(t, "+PONG\r\n", testDo(t, c, "PING"))
+	require.Equal(t, "$2\r\nme\r\n", testDo(t, c, "CLIENT", "GETNAME"))
 	// A failed AUTH does not log an authenticated client out.
-	require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", connDo(t, c, "AUTH", "nope"))
-	require.Equal(t, "+PONG\r\n", connDo(t, c, "PING"))
+	require.Equal(t, "-WRONGPASS invalid username-password pair or user is disabled.\r\n", testDo(t, c, "AUTH", "nope"))
+	require.Equal(t, "+PONG\r\n", testDo(t, c, "PING"))
 	// RESET logs out.
-	require.Equal(t, "+RESET\r\n", connDo(t, c, "RESET"))
-	require.Equal(t, "-NOAUTH Authentication required.\r\n", connDo(t, c, "PING"))
-	require.Equal(t, "+OK\r\n", connDo(t, c, "AUTH", "default", "secret"))
-	require.Equal(t, "+OK\r\n", connDo(t, c, "AUTH", "secret"))
-	require.Equal(t, "+PONG\r\n", connDo(t, c, "PING"))
+	require.Equal(t, "+RESET\r\n", testDo(t, c, "RESET"))
+	require.Equal(t, "-NOAUTH Authentication required.\r\n", testDo(t, c, "PING"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "AUTH", "default", "secret"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "AUTH", "secret"))
+	require.Equal(t, "+PONG\r\n", testDo(t, c, "PING"))
 }
 
 // clientLine matches one CLIENT LIST line with Redis 7.0's fields in order.
@@ -181,16 +132,16 @@ func clientInfo(t *testing.T, text string) map[string]map[string]string {
 }
 
 func TestClientListAndInfo(t *testing.T) {
-	s := connServer(t, nil)
-	a, b := connDial(t, s), connDial(t, s)
+	s := testServer(t, nil)
+	a, b := testDial(t, s), testDial(t, s)
 	idA, idB := connID(t, a), connID(t, b)
-	require.Equal(t, "+OK\r\n", connDo(t, b, "CLIENT", "SETNAME", "bee"))
-	require.Equal(t, "+OK\r\n", connDo(t, b, "SELECT", "4"))
-	require.Equal(t, "+OK\r\n", connDo(t, b, "MULTI"))
-	require.Equal(t, "+QUEUED\r\n", connDo(t, b, "SET", "k", "v"))
-	require.Equal(t, "+QUEUED\r\n", connDo(t, b, "GET", "k"))
+	require.Equal(t, "+OK\r\n", testDo(t, b, "CLIENT", "SETNAME", "bee"))
+	require.Equal(t, "+OK\r\n", testDo(t, b, "SELECT", "4"))
+	require.Equal(t, "+OK\r\n", testDo(t, b, "MULTI"))
+	require.Equal(t, "+QUEUED\r\n", testDo(t, b, "SET", "k", "v"))
+	require.Equal(t, "+QUEUED\r\n", testDo(t, b, "GET", "k"))
 
-	list := clientInfo(t, bulkText(t, connDo(t, a, "CLIENT", "LIST")))
+	list := clientInfo(t, bulkText(t, testDo(t, a, "CLIENT", "LIST")))
 	require.Len(t, list, 2)
 	la, lb := list[strconv.FormatInt(idA, 10)], list[strconv.FormatInt(idB, 10)]
 	require.Equal(t, "N", la["flags"])
@@ -207,26 +158,26 @@ func TestClientListAndInfo(t *testing.T) {
 	require.Equal(t, "get", lb["cmd"]) // the last command run (queued ones are not)
 
 	// CLIENT INFO describes only the caller; LIST ID filters.
-	info := clientInfo(t, bulkText(t, connDo(t, a, "CLIENT", "INFO")))
+	info := clientInfo(t, bulkText(t, testDo(t, a, "CLIENT", "INFO")))
 	require.Len(t, info, 1)
 	require.Equal(t, "client|info", info[strconv.FormatInt(idA, 10)]["cmd"])
-	byID := clientInfo(t, bulkText(t, connDo(t, a, "CLIENT", "LIST", "ID", strconv.FormatInt(idB, 10), "999")))
+	byID := clientInfo(t, bulkText(t, testDo(t, a, "CLIENT", "LIST", "ID", strconv.FormatInt(idB, 10), "999")))
 	require.Len(t, byID, 1)
 	require.Contains(t, byID, strconv.FormatInt(idB, 10))
-	require.Equal(t, "$0\r\n\r\n", connDo(t, a, "CLIENT", "LIST", "TYPE", "pubsub"))
-	require.Len(t, clientInfo(t, bulkText(t, connDo(t, a, "CLIENT", "LIST", "TYPE", "normal"))), 2)
+	require.Equal(t, "$0\r\n\r\n", testDo(t, a, "CLIENT", "LIST", "TYPE", "pubsub"))
+	require.Len(t, clientInfo(t, bulkText(t, testDo(t, a, "CLIENT", "LIST", "TYPE", "normal"))), 2)
 
 	// EXEC ends MULTI; a touched WATCH shows the 'd' flag.
-	require.Equal(t, "*2\r\n+OK\r\n$1\r\nv\r\n", connDo(t, b, "EXEC"))
-	require.Equal(t, "+OK\r\n", connDo(t, b, "WATCH", "k"))
-	require.Equal(t, "+OK\r\n", connDo(t, a, "SELECT", "4"))
-	require.Equal(t, "+OK\r\n", connDo(t, a, "SET", "k", "v2"))
-	lb = clientInfo(t, bulkText(t, connDo(t, a, "CLIENT", "LIST")))[strconv.FormatInt(idB, 10)]
+	require.Equal(t, "*2\r\n+OK\r\n$1\r\nv\r\n", testDo(t, b, "EXEC"))
+	require.Equal(t, "+OK\r\n", testDo(t, b, "WATCH", "k"))
+	require.Equal(t, "+OK\r\n", testDo(t, a, "SELECT", "4"))
+	require.Equal(t, "+OK\r\n", testDo(t, a, "SET", "k", "v2"))
+	lb = clientInfo(t, bulkText(t, testDo(t, a, "CLIENT", "LIST")))[strconv.FormatInt(idB, 10)]
 	require.Equal(t, "d", lb["flags"])
 	require.Equal(t, "-1", lb["multi"])
 	require.Equal(t, "watch", lb["cmd"])
-	require.Equal(t, "+OK\r\n", connDo(t, b, "CLIENT", "NO-EVICT", "on"))
-	lb = clientInfo(t, bulkText(t, connDo(t, a, "CLIENT", "LIST")))[strconv.FormatInt(idB, 10)]
+	require.Equal(t, "+OK\r\n", testDo(t, b, "CLIENT", "NO-EVICT", "on"))
+	lb = clientInfo(t, bulkText(t, testDo(t, a, "CLIENT", "LIST")))[strconv.FormatInt(idB, 10)]
 	require.Equal(t, "de", lb["flags"])
 }
 
@@ -256,137 +207,137 @@ func requireClosed(t *testing.T, c *testutil.Conn) {
 }
 
 func TestClientKill(t *testing.T) {
-	s := connServer(t, nil)
-	a := connDial(t, s)
+	s := testServer(t, nil)
+	a := testDial(t, s)
 	connID(t, a)
 
 	// New form, by ID.
-	b := connDial(t, s)
+	b := testDial(t, s)
 	idB := connID(t, b)
-	require.Equal(t, ":1\r\n", connDo(t, a, "CLIENT", "KILL", "ID", strconv.FormatInt(idB, 10)))
+	require.Equal(t, ":1\r\n", testDo(t, a, "CLIENT", "KILL", "ID", strconv.FormatInt(idB, 10)))
 	requireClosed(t, b)
 	waitGone(t, s, idB)
-	require.Equal(t, ":0\r\n", connDo(t, a, "CLIENT", "KILL", "ID", strconv.FormatInt(idB, 10)))
-	require.NotContains(t, bulkText(t, connDo(t, a, "CLIENT", "LIST")), fmt.Sprintf("id=%d ", idB))
+	require.Equal(t, ":0\r\n", testDo(t, a, "CLIENT", "KILL", "ID", strconv.FormatInt(idB, 10)))
+	require.NotContains(t, bulkText(t, testDo(t, a, "CLIENT", "LIST")), fmt.Sprintf("id=%d ", idB))
 
 	// Old form, by address: +OK, or an error when nothing matched.
-	c := connDial(t, s)
+	c := testDial(t, s)
 	idC := connID(t, c)
-	addrC := clientInfo(t, bulkText(t, connDo(t, c, "CLIENT", "INFO")))[strconv.FormatInt(idC, 10)]["addr"]
-	require.Equal(t, "+OK\r\n", connDo(t, a, "CLIENT", "KILL", addrC))
+	addrC := clientInfo(t, bulkText(t, testDo(t, c, "CLIENT", "INFO")))[strconv.FormatInt(idC, 10)]["addr"]
+	require.Equal(t, "+OK\r\n", testDo(t, a, "CLIENT", "KILL", addrC))
 	requireClosed(t, c)
 	waitGone(t, s, idC)
-	require.Equal(t, "-ERR No such client\r\n", connDo(t, a, "CLIENT", "KILL", addrC))
+	require.Equal(t, "-ERR No such client\r\n", testDo(t, a, "CLIENT", "KILL", addrC))
 
 	// ADDR, LADDR, TYPE and SKIPME filters.
-	d := connDial(t, s)
+	d := testDial(t, s)
 	idD := connID(t, d)
-	addrD := clientInfo(t, bulkText(t, connDo(t, d, "CLIENT", "INFO")))[strconv.FormatInt(idD, 10)]["addr"]
-	require.Equal(t, ":0\r\n", connDo(t, a, "CLIENT", "KILL", "ADDR", addrD, "TYPE", "pubsub"))
-	require.Equal(t, ":0\r\n", connDo(t, a, "CLIENT", "KILL", "LADDR", "1.2.3.4:5"))
-	require.Equal(t, ":1\r\n", connDo(t, a, "CLIENT", "KILL", "ADDR", addrD, "LADDR", s.Addr().String(), "USER", "default"))
+	addrD := clientInfo(t, bulkText(t, testDo(t, d, "CLIENT", "INFO")))[strconv.FormatInt(idD, 10)]["addr"]
+	require.Equal(t, ":0\r\n", testDo(t, a, "CLIENT", "KILL", "ADDR", addrD, "TYPE", "pubsub"))
+	require.Equal(t, ":0\r\n", testDo(t, a, "CLIENT", "KILL", "LADDR", "1.2.3.4:5"))
+	require.Equal(t, ":1\r\n", testDo(t, a, "CLIENT", "KILL", "ADDR", addrD, "LADDR", s.Addr().String(), "USER", "default"))
 	requireClosed(t, d)
 	waitGone(t, s, idD)
 
-	e := connDial(t, s)
+	e := testDial(t, s)
 	connID(t, e)
-	require.Equal(t, ":1\r\n", connDo(t, a, "CLIENT", "KILL", "TYPE", "normal")) // e; SKIPME yes spares a
+	require.Equal(t, ":1\r\n", testDo(t, a, "CLIENT", "KILL", "TYPE", "normal")) // e; SKIPME yes spares a
 	requireClosed(t, e)
-	require.Equal(t, "+PONG\r\n", connDo(t, a, "PING"))
+	require.Equal(t, "+PONG\r\n", testDo(t, a, "PING"))
 
 	// SKIPME no kills the caller after its reply.
-	require.Equal(t, ":1\r\n", connDo(t, a, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"))
+	require.Equal(t, ":1\r\n", testDo(t, a, "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "no"))
 	requireClosed(t, a)
 
 	// The old form may kill the caller itself.
-	f := connDial(t, s)
+	f := testDial(t, s)
 	idF := connID(t, f)
-	addrF := clientInfo(t, bulkText(t, connDo(t, f, "CLIENT", "INFO")))[strconv.FormatInt(idF, 10)]["addr"]
-	require.Equal(t, "+OK\r\n", connDo(t, f, "CLIENT", "KILL", addrF))
+	addrF := clientInfo(t, bulkText(t, testDo(t, f, "CLIENT", "INFO")))[strconv.FormatInt(idF, 10)]["addr"]
+	require.Equal(t, "+OK\r\n", testDo(t, f, "CLIENT", "KILL", addrF))
 	requireClosed(t, f)
 }
 
 func TestClientReplyModes(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
+	s := testServer(t, nil)
+	c := testDial(t, s)
 	// Pipelined: SKIP drops the next reply only, OFF drops all until ON.
-	connSend(t, c, "CLIENT", "REPLY", "SKIP")
-	connSend(t, c, "SET", "k", "1")
-	connSend(t, c, "INCR", "k")
-	require.Equal(t, ":2\r\n", connRead(t, c))
-	connSend(t, c, "CLIENT", "REPLY", "OFF")
-	connSend(t, c, "INCR", "k")
-	connSend(t, c, "NOSUCHCOMMAND")
-	connSend(t, c, "CLIENT", "REPLY", "SKIP") // ignored while OFF
-	connSend(t, c, "CLIENT", "REPLY", "ON")
-	require.Equal(t, "+OK\r\n", connRead(t, c))
-	require.Equal(t, "$1\r\n3\r\n", connDo(t, c, "GET", "k"))
+	testSend(t, c, "CLIENT", "REPLY", "SKIP")
+	testSend(t, c, "SET", "k", "1")
+	testSend(t, c, "INCR", "k")
+	require.Equal(t, ":2\r\n", testRead(t, c))
+	testSend(t, c, "CLIENT", "REPLY", "OFF")
+	testSend(t, c, "INCR", "k")
+	testSend(t, c, "NOSUCHCOMMAND")
+	testSend(t, c, "CLIENT", "REPLY", "SKIP") // ignored while OFF
+	testSend(t, c, "CLIENT", "REPLY", "ON")
+	require.Equal(t, "+OK\r\n", testRead(t, c))
+	require.Equal(t, "$1\r\n3\r\n", testDo(t, c, "GET", "k"))
 	// Errors still count in INFO errorstats while replies are off.
 	require.Contains(t, s.GenInfo([]string{"errorstats"}), "errorstat_ERR:count=1\r\n")
 }
 
 func TestClientPauseWrite(t *testing.T) {
-	s := connServer(t, nil)
-	a, b := connDial(t, s), connDial(t, s)
-	require.Equal(t, "+OK\r\n", connDo(t, a, "CLIENT", "PAUSE", "10000", "WRITE"))
+	s := testServer(t, nil)
+	a, b := testDial(t, s), testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, a, "CLIENT", "PAUSE", "10000", "WRITE"))
 	require.True(t, s.WritesPaused())
-	connSend(t, b, "SET", "k", "v")
+	testSend(t, b, "SET", "k", "v")
 	deadline := time.Now().Add(5 * time.Second)
 	for s.ext.pause.waiting.Load() != 1 {
 		require.True(t, time.Now().Before(deadline), "SET did not wait")
 		time.Sleep(time.Millisecond)
 	}
 	// Reads go on; INFO counts the held client as blocked.
-	require.Equal(t, "$-1\r\n", connDo(t, a, "GET", "k"))
+	require.Equal(t, "$-1\r\n", testDo(t, a, "GET", "k"))
 	require.Contains(t, s.GenInfo([]string{"clients"}), "blocked_clients:1\r\n")
-	require.Equal(t, "+OK\r\n", connDo(t, a, "CLIENT", "UNPAUSE"))
-	require.Equal(t, "+OK\r\n", connRead(t, b))
-	require.Equal(t, "$1\r\nv\r\n", connDo(t, a, "GET", "k"))
+	require.Equal(t, "+OK\r\n", testDo(t, a, "CLIENT", "UNPAUSE"))
+	require.Equal(t, "+OK\r\n", testRead(t, b))
+	require.Equal(t, "$1\r\nv\r\n", testDo(t, a, "GET", "k"))
 	require.False(t, s.WritesPaused())
 
 	// A short ALL pause delays every command until it ends.
 	start := time.Now()
-	require.Equal(t, "+OK\r\n", connDo(t, a, "CLIENT", "PAUSE", "100"))
-	require.Equal(t, "+PONG\r\n", connDo(t, b, "PING"))
+	require.Equal(t, "+OK\r\n", testDo(t, a, "CLIENT", "PAUSE", "100"))
+	require.Equal(t, "+PONG\r\n", testDo(t, b, "PING"))
 	require.GreaterOrEqual(t, time.Since(start), 90*time.Millisecond)
 }
 
 func TestClientUnblock(t *testing.T) {
-	s := connServer(t, nil)
-	a, b := connDial(t, s), connDial(t, s)
+	s := testServer(t, nil)
+	a, b := testDial(t, s), testDial(t, s)
 	idB := connID(t, b)
-	connSend(t, b, "BLPOP", "list", "0")
+	testSend(t, b, "BLPOP", "list", "0")
 	deadline := time.Now().Add(5 * time.Second)
 	for s.BlockedClients() != 1 {
 		require.True(t, time.Now().Before(deadline), "BLPOP did not block")
 		time.Sleep(time.Millisecond)
 	}
-	lb := clientInfo(t, bulkText(t, connDo(t, a, "CLIENT", "LIST")))[strconv.FormatInt(idB, 10)]
+	lb := clientInfo(t, bulkText(t, testDo(t, a, "CLIENT", "LIST")))[strconv.FormatInt(idB, 10)]
 	require.Equal(t, "b", lb["flags"])
-	require.Equal(t, ":1\r\n", connDo(t, a, "CLIENT", "UNBLOCK", strconv.FormatInt(idB, 10)))
-	require.Equal(t, "*-1\r\n", connRead(t, b))
+	require.Equal(t, ":1\r\n", testDo(t, a, "CLIENT", "UNBLOCK", strconv.FormatInt(idB, 10)))
+	require.Equal(t, "*-1\r\n", testRead(t, b))
 
-	connSend(t, b, "BLPOP", "list", "0")
+	testSend(t, b, "BLPOP", "list", "0")
 	for s.BlockedClients() != 1 {
 		require.True(t, time.Now().Before(deadline), "BLPOP did not block")
 		time.Sleep(time.Millisecond)
 	}
-	require.Equal(t, ":1\r\n", connDo(t, a, "CLIENT", "UNBLOCK", strconv.FormatInt(idB, 10), "ERROR"))
-	require.Equal(t, "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n", connRead(t, b))
-	require.Equal(t, ":0\r\n", connDo(t, a, "CLIENT", "UNBLOCK", strconv.FormatInt(idB, 10)))
+	require.Equal(t, ":1\r\n", testDo(t, a, "CLIENT", "UNBLOCK", strconv.FormatInt(idB, 10), "ERROR"))
+	require.Equal(t, "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n", testRead(t, b))
+	require.Equal(t, ":0\r\n", testDo(t, a, "CLIENT", "UNBLOCK", strconv.FormatInt(idB, 10)))
 }
 
 func TestClientSetInfo(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
-	require.Equal(t, "+OK\r\n", connDo(t, c, "CLIENT", "SETINFO", "LIB-NAME", "go-redis(,go1.26)"))
-	require.Equal(t, "+OK\r\n", connDo(t, c, "CLIENT", "SETINFO", "lib-ver", "9.7.0"))
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, c, "CLIENT", "SETINFO", "LIB-NAME", "go-redis(,go1.26)"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "CLIENT", "SETINFO", "lib-ver", "9.7.0"))
 	require.Equal(t, "-ERR lib-name cannot contain spaces, newlines or special characters.\r\n",
-		connDo(t, c, "CLIENT", "SETINFO", "lib-name", "a b"))
-	require.Equal(t, "-ERR Unrecognized option 'foo'\r\n", connDo(t, c, "CLIENT", "SETINFO", "foo", "x"))
+		testDo(t, c, "CLIENT", "SETINFO", "lib-name", "a b"))
+	require.Equal(t, "-ERR Unrecognized option 'foo'\r\n", testDo(t, c, "CLIENT", "SETINFO", "foo", "x"))
 	// Hidden from COMMAND like any command newer than 7.0.
-	require.Equal(t, "*1\r\n$-1\r\n", connDo(t, c, "COMMAND", "INFO", "client|setinfo"))
-	require.NotContains(t, connDo(t, c, "COMMAND", "LIST"), "setinfo")
+	require.Equal(t, "*1\r\n$-1\r\n", testDo(t, c, "COMMAND", "INFO", "client|setinfo"))
+	require.NotContains(t, testDo(t, c, "COMMAND", "LIST"), "setinfo")
 }
 
 // infoFields parses INFO text into sections of ordered field names.
@@ -412,20 +363,20 @@ func infoFields(t *testing.T, text string) (map[string][]string, map[string]stri
 }
 
 func TestInfo(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
-	require.Equal(t, "+OK\r\n", connDo(t, c, "SET", "a", "1"))
-	require.Equal(t, "+OK\r\n", connDo(t, c, "SET", "b", "1", "EX", "100"))
-	connDo(t, c, "NOSUCH")
-	connDo(t, c, "GET")
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, c, "SET", "a", "1"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "SET", "b", "1", "EX", "100"))
+	testDo(t, c, "NOSUCH")
+	testDo(t, c, "GET")
 
-	def, _ := infoFields(t, bulkText(t, connDo(t, c, "INFO")))
+	def, _ := infoFields(t, bulkText(t, testDo(t, c, "INFO")))
 	order := []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Modules", "Errorstats", "Cluster", "Keyspace"}
 	for _, name := range order {
 		require.Contains(t, def, name)
 	}
 	require.NotContains(t, def, "Commandstats")
-	text := bulkText(t, connDo(t, c, "INFO", "everything"))
+	text := bulkText(t, testDo(t, c, "INFO", "everything"))
 	last := -1
 	for _, title := range []string{"Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Modules", "Commandstats", "Errorstats", "Latencystats", "Cluster", "Keyspace"} {
 		i := strings.Index(text, "# "+title+"\r\n")
@@ -470,7 +421,7 @@ func TestInfo(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		for i := 0; i < 50; i++ {
-			connDo(t, c, "PING")
+			testDo(t, c, "PING")
 		}
 		_, v = infoFields(t, s.GenInfo([]string{"stats"}))
 		if v["instantaneous_ops_per_sec"] != "0" {
@@ -482,12 +433,12 @@ func TestInfo(t *testing.T) {
 }
 
 func TestShutdown(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
+	s := testServer(t, nil)
+	c := testDial(t, s)
 	saved := make(chan bool, 1)
 	s.OnShutdown(func(save bool) error { saved <- save; return nil })
-	require.Equal(t, "-ERR No shutdown in progress.\r\n", connDo(t, c, "SHUTDOWN", "ABORT"))
-	connSend(t, c, "SHUTDOWN", "NOSAVE")
+	require.Equal(t, "-ERR No shutdown in progress.\r\n", testDo(t, c, "SHUTDOWN", "ABORT"))
+	testSend(t, c, "SHUTDOWN", "NOSAVE")
 	requireClosed(t, c)
 	select {
 	case <-s.Done():
@@ -498,73 +449,73 @@ func TestShutdown(t *testing.T) {
 }
 
 func TestShutdownHookError(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
+	s := testServer(t, nil)
+	c := testDial(t, s)
 	s.OnShutdown(func(bool) error { return fmt.Errorf("disk full") })
-	require.Equal(t, "-ERR Errors trying to SHUTDOWN. Check logs.\r\n", connDo(t, c, "SHUTDOWN", "SAVE"))
-	require.Equal(t, "+PONG\r\n", connDo(t, c, "PING"))
-	connSend(t, c, "SHUTDOWN", "SAVE", "FORCE")
+	require.Equal(t, "-ERR Errors trying to SHUTDOWN. Check logs.\r\n", testDo(t, c, "SHUTDOWN", "SAVE"))
+	require.Equal(t, "+PONG\r\n", testDo(t, c, "PING"))
+	testSend(t, c, "SHUTDOWN", "SAVE", "FORCE")
 	requireClosed(t, c)
 	<-s.Done()
 }
 
 func TestDebug(t *testing.T) {
-	s := connServer(t, func(c *config.Config) { c.EnableDebugCommand = "local" })
-	c := connDial(t, s)
-	require.Equal(t, "+OK\r\n", connDo(t, c, "DEBUG", "SLEEP", "0"))
-	require.Equal(t, "+OK\r\n", connDo(t, c, "SET", "foo", "bar"))
-	obj := connDo(t, c, "DEBUG", "OBJECT", "foo")
+	s := testServer(t, func(c *config.Config) { c.EnableDebugCommand = "local" })
+	c := testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, c, "DEBUG", "SLEEP", "0"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "SET", "foo", "bar"))
+	obj := testDo(t, c, "DEBUG", "OBJECT", "foo")
 	require.Regexp(t, `^\+Value at:0x[0-9a-f]+ refcount:1 encoding:embstr serializedlength:\d+ lru:\d+ lru_seconds_idle:\d+\r\n$`, obj)
-	require.Equal(t, "-ERR no such key\r\n", connDo(t, c, "DEBUG", "OBJECT", "nokey"))
+	require.Equal(t, "-ERR no such key\r\n", testDo(t, c, "DEBUG", "OBJECT", "nokey"))
 	require.True(t, s.ActiveExpireEnabled())
-	require.Equal(t, "+OK\r\n", connDo(t, c, "DEBUG", "SET-ACTIVE-EXPIRE", "0"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "DEBUG", "SET-ACTIVE-EXPIRE", "0"))
 	require.False(t, s.ActiveExpireEnabled())
-	require.Equal(t, "+OK\r\n", connDo(t, c, "DEBUG", "SET-ACTIVE-EXPIRE", "1"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "DEBUG", "SET-ACTIVE-EXPIRE", "1"))
 	require.True(t, s.ActiveExpireEnabled())
-	require.Equal(t, "-ERR unknown subcommand or wrong number of arguments for 'nope'. Try DEBUG HELP.\r\n", connDo(t, c, "DEBUG", "nope"))
-	require.Equal(t, "-ERR RESP2 is not supported by this command\r\n", connDo(t, c, "DEBUG", "PROTOCOL", "push"))
-	require.Equal(t, "-CUSTOM failure\r\n", connDo(t, c, "DEBUG", "ERROR", "CUSTOM failure"))
-	connDo(t, c, "HELLO", "3")
-	require.Equal(t, "(1234567999999999999999999999999999999\r\n", connDo(t, c, "DEBUG", "PROTOCOL", "bignum"))
-	require.Equal(t, "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n", connDo(t, c, "DEBUG", "PROTOCOL", "map"))
+	require.Equal(t, "-ERR unknown subcommand or wrong number of arguments for 'nope'. Try DEBUG HELP.\r\n", testDo(t, c, "DEBUG", "nope"))
+	require.Equal(t, "-ERR RESP2 is not supported by this command\r\n", testDo(t, c, "DEBUG", "PROTOCOL", "push"))
+	require.Equal(t, "-CUSTOM failure\r\n", testDo(t, c, "DEBUG", "ERROR", "CUSTOM failure"))
+	testDo(t, c, "HELLO", "3")
+	require.Equal(t, "(1234567999999999999999999999999999999\r\n", testDo(t, c, "DEBUG", "PROTOCOL", "bignum"))
+	require.Equal(t, "%3\r\n:0\r\n#f\r\n:1\r\n#t\r\n:2\r\n#f\r\n", testDo(t, c, "DEBUG", "PROTOCOL", "map"))
 }
 
 func TestCommandIntrospection(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
-	count := connDo(t, c, "COMMAND", "COUNT")
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	count := testDo(t, c, "COMMAND", "COUNT")
 	n, err := strconv.Atoi(strings.TrimSpace(count[1:]))
 	require.NoError(t, err)
 	require.Equal(t, len(s.visibleCommands()), n)
-	all := connDo(t, c, "COMMAND")
+	all := testDo(t, c, "COMMAND")
 	require.True(t, strings.HasPrefix(all, fmt.Sprintf("*%d\r\n*10\r\n", n)), all[:20])
-	docs := connDo(t, c, "COMMAND", "DOCS")
+	docs := testDo(t, c, "COMMAND", "DOCS")
 	require.True(t, strings.HasPrefix(docs, fmt.Sprintf("*%d\r\n", 2*n)), docs[:20])
-	require.Equal(t, "*1\r\n$6\r\ndbsize\r\n", connDo(t, c, "COMMAND", "LIST", "FILTERBY", "PATTERN", "dbsize"))
+	require.Equal(t, "*1\r\n$6\r\ndbsize\r\n", testDo(t, c, "COMMAND", "LIST", "FILTERBY", "PATTERN", "dbsize"))
 	// Every command and subcommand has a well-formed INFO entry.
 	for _, cmd := range s.visibleCommands() {
-		r := connDo(t, c, "COMMAND", "INFO", cmd.Name)
+		r := testDo(t, c, "COMMAND", "INFO", cmd.Name)
 		require.True(t, strings.HasPrefix(r, "*1\r\n*10\r\n"), "%s: %q", cmd.Name, r)
 		for _, sub := range visibleSubs(cmd) {
-			r := connDo(t, c, "COMMAND", "INFO", sub.FullName())
+			r := testDo(t, c, "COMMAND", "INFO", sub.FullName())
 			require.True(t, strings.HasPrefix(r, "*1\r\n*10\r\n"), "%s: %q", sub.FullName(), r)
 		}
 	}
-	require.Equal(t, "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n", connDo(t, c, "COMMAND", "GETKEYS", "zunionstore", "d", "2", "a", "b"))
+	require.Equal(t, "*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n", testDo(t, c, "COMMAND", "GETKEYS", "zunionstore", "d", "2", "a", "b"))
 }
 
 func TestSwapDBServesBlockedClients(t *testing.T) {
-	s := connServer(t, nil)
-	a, b := connDial(t, s), connDial(t, s)
-	require.Equal(t, "+OK\r\n", connDo(t, b, "SELECT", "1"))
-	connSend(t, b, "BLPOP", "list", "0")
+	s := testServer(t, nil)
+	a, b := testDial(t, s), testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, b, "SELECT", "1"))
+	testSend(t, b, "BLPOP", "list", "0")
 	deadline := time.Now().Add(5 * time.Second)
 	for s.BlockedClients() != 1 {
 		require.True(t, time.Now().Before(deadline), "BLPOP did not block")
 		time.Sleep(time.Millisecond)
 	}
-	require.Equal(t, ":1\r\n", connDo(t, a, "RPUSH", "list", "x"))
-	require.Equal(t, "+OK\r\n", connDo(t, a, "SWAPDB", "0", "1"))
-	require.Equal(t, "*2\r\n$4\r\nlist\r\n$1\r\nx\r\n", connRead(t, b))
-	require.Equal(t, ":0\r\n", connDo(t, b, "EXISTS", "list"))
+	require.Equal(t, ":1\r\n", testDo(t, a, "RPUSH", "list", "x"))
+	require.Equal(t, "+OK\r\n", testDo(t, a, "SWAPDB", "0", "1"))
+	require.Equal(t, "*2\r\n$4\r\nlist\r\n$1\r\nx\r\n", testRead(t, b))
+	require.Equal(t, ":0\r\n", testDo(t, b, "EXISTS", "list"))
 }

@@ -18,20 +18,11 @@ import (
 	"github.com/redcluster/redcluster/internal/testutil"
 )
 
-// startTestServer runs a Server on 127.0.0.1 with an ephemeral port.
+// startTestServer runs a Server and opens one connection to it.
 func startTestServer(t *testing.T) (*Server, *testutil.Conn) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Port = 0
-	cfg.Bind = []string{"127.0.0.1"}
-	s := New(cfg, zerolog.Nop())
-	require.NoError(t, s.Listen())
-	go s.Serve()
-	t.Cleanup(s.Close)
-	c, err := testutil.Dial(s.Addr().String())
-	require.NoError(t, err)
-	t.Cleanup(func() { c.Close() })
-	return s, c
+	s := testServer(t, nil)
+	return s, testDial(t, s)
 }
 
 func setMemoryConfig(s *Server, max int64, policy string) {
@@ -41,36 +32,29 @@ func setMemoryConfig(s *Server, max int64, policy string) {
 	s.cfgMu.Unlock()
 }
 
-func do(t *testing.T, c *testutil.Conn, args ...string) string {
-	t.Helper()
-	r, err := c.DoStrings(args...)
-	require.NoError(t, err)
-	return string(r)
-}
-
 func TestMaxMemoryNoEviction(t *testing.T) {
 	s, c := startTestServer(t)
-	require.Equal(t, "+OK\r\n", do(t, c, "SET", "a", "1"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "SET", "a", "1"))
 	setMemoryConfig(s, 1, "noeviction")
-	require.Equal(t, "-"+resp.ErrOOM+"\r\n", do(t, c, "SET", "b", "2"))
+	require.Equal(t, "-"+resp.ErrOOM+"\r\n", testDo(t, c, "SET", "b", "2"))
 	// Commands without denyoom still run, and nothing was evicted.
-	require.Equal(t, "$1\r\n1\r\n", do(t, c, "GET", "a"))
-	require.Equal(t, ":1\r\n", do(t, c, "EXISTS", "a"))
-	require.Equal(t, ":1\r\n", do(t, c, "DEL", "a"))
+	require.Equal(t, "$1\r\n1\r\n", testDo(t, c, "GET", "a"))
+	require.Equal(t, ":1\r\n", testDo(t, c, "EXISTS", "a"))
+	require.Equal(t, ":1\r\n", testDo(t, c, "DEL", "a"))
 	require.Zero(t, s.Stats.EvictedKeys.Load())
 	// Volatile policies with no volatile key have nothing to evict either.
-	require.Equal(t, "+OK\r\n", do(t, c, "SELECT", "0"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "SELECT", "0"))
 	setMemoryConfig(s, 1, "volatile-lru")
-	require.Equal(t, "-"+resp.ErrOOM+"\r\n", do(t, c, "SET", "b", "2"))
+	require.Equal(t, "-"+resp.ErrOOM+"\r\n", testDo(t, c, "SET", "b", "2"))
 	setMemoryConfig(s, 0, "noeviction")
-	require.Equal(t, "+OK\r\n", do(t, c, "SET", "b", "2"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "SET", "b", "2"))
 }
 
 func fillUntilEvicting(t *testing.T, s *Server, c *testutil.Conn, n int) {
 	t.Helper()
 	val := strings.Repeat("x", 10000)
 	for i := 0; i < n; i++ {
-		require.Equal(t, "+OK\r\n", do(t, c, "SET", fmt.Sprintf("key:%d", i), val))
+		require.Equal(t, "+OK\r\n", testDo(t, c, "SET", fmt.Sprintf("key:%d", i), val))
 	}
 }
 
@@ -93,16 +77,16 @@ func TestMaxMemoryRandomAndVolatile(t *testing.T) {
 		t.Run(policy, func(t *testing.T) {
 			s, c := startTestServer(t)
 			// Keys without TTL are safe from the volatile policies.
-			require.Equal(t, "+OK\r\n", do(t, c, "SET", "keep", "v"))
+			require.Equal(t, "+OK\r\n", testDo(t, c, "SET", "keep", "v"))
 			runtime.GC()
 			limit := s.UsedMemory() + 4<<20
 			setMemoryConfig(s, limit, policy)
 			val := strings.Repeat("y", 10000)
 			for i := 0; i < 2000; i++ {
 				k := fmt.Sprintf("key:%d", i)
-				r := do(t, c, "SET", k, val)
+				r := testDo(t, c, "SET", k, val)
 				require.Equal(t, "+OK\r\n", r, "SET %s", k)
-				r = do(t, c, "EXPIRE", k, fmt.Sprint(1000+i))
+				r = testDo(t, c, "EXPIRE", k, fmt.Sprint(1000+i))
 				if strings.HasPrefix(policy, "volatile-") {
 					// A key without TTL cannot have been evicted yet.
 					require.Equal(t, ":1\r\n", r)
@@ -110,7 +94,7 @@ func TestMaxMemoryRandomAndVolatile(t *testing.T) {
 			}
 			require.Positive(t, s.Stats.EvictedKeys.Load())
 			if strings.HasPrefix(policy, "volatile-") {
-				require.Equal(t, ":1\r\n", do(t, c, "EXISTS", "keep"))
+				require.Equal(t, ":1\r\n", testDo(t, c, "EXISTS", "keep"))
 			}
 		})
 	}
@@ -128,13 +112,13 @@ func TestVolatileTTLEvictsNearestExpiry(t *testing.T) {
 		db.Set(k, o)
 		s.KS.Unlock(slots.KeySlot(k))
 	}
-	require.Equal(t, "+OK\r\n", do(t, c, "SET", "keep", "v"))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "SET", "keep", "v"))
 	setMemoryConfig(s, 1, "volatile-ttl")
 	// Far over the limit, each command evicts for its time budget; the
 	// furthest expiry is never the best victim of a sample of several.
-	do(t, c, "SET", "x", "y")
+	testDo(t, c, "SET", "x", "y")
 	require.Positive(t, s.Stats.EvictedKeys.Load())
-	require.Equal(t, ":1\r\n", do(t, c, "EXISTS", "k49"))
+	require.Equal(t, ":1\r\n", testDo(t, c, "EXISTS", "k49"))
 	// The cron keeps evicting until no volatile key is left; then the
 	// server refuses writes, keeping the key without TTL.
 	deadline := time.Now().Add(5 * time.Second)
@@ -142,9 +126,9 @@ func TestVolatileTTLEvictsNearestExpiry(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "eviction did not go on")
 		time.Sleep(5 * time.Millisecond)
 	}
-	require.Equal(t, "-"+resp.ErrOOM+"\r\n", do(t, c, "SET", "x", "y"))
+	require.Equal(t, "-"+resp.ErrOOM+"\r\n", testDo(t, c, "SET", "x", "y"))
 	require.Equal(t, int64(50), s.Stats.EvictedKeys.Load())
-	require.Equal(t, ":1\r\n", do(t, c, "EXISTS", "keep"))
+	require.Equal(t, ":1\r\n", testDo(t, c, "EXISTS", "keep"))
 }
 
 func TestActiveExpireCycle(t *testing.T) {
@@ -179,8 +163,8 @@ func TestActiveExpiryThroughCron(t *testing.T) {
 	s, c := startTestServer(t)
 	for i := 0; i < 100; i++ {
 		k := fmt.Sprintf("t%d", i)
-		require.Equal(t, "+OK\r\n", do(t, c, "SET", k, "v"))
-		require.Equal(t, ":1\r\n", do(t, c, "PEXPIRE", k, "20"))
+		require.Equal(t, "+OK\r\n", testDo(t, c, "SET", k, "v"))
+		require.Equal(t, ":1\r\n", testDo(t, c, "PEXPIRE", k, "20"))
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for s.KS.DBs[0].Size() > 0 {
@@ -194,7 +178,7 @@ func TestScanCursorCoversEveryKeyOnce(t *testing.T) {
 	s, c := startTestServer(t)
 	const n = 500
 	for i := 0; i < n; i++ {
-		require.Equal(t, "+OK\r\n", do(t, c, "SET", fmt.Sprintf("s%d", i), "v"))
+		require.Equal(t, "+OK\r\n", testDo(t, c, "SET", fmt.Sprintf("s%d", i), "v"))
 	}
 	seen := map[string]int{}
 	cursor := "0"

@@ -12,10 +12,10 @@ import (
 // a WRONGTYPE reply still counts as a hit (checked against redis-server
 // 7.0.15).
 func TestReadOfWrongTypeCountsHit(t *testing.T) {
-	s := psServer(t, false)
-	c := psDial(t, s)
-	psDo(t, c, "SET", "str", "x")
-	psDo(t, c, "RPUSH", "list", "x")
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	testDo(t, c, "SET", "str", "x")
+	testDo(t, c, "RPUSH", "list", "x")
 	cases := []struct{ cmd []string }{
 		{[]string{"LRANGE", "str", "0", "-1"}},
 		{[]string{"LLEN", "str"}},
@@ -26,11 +26,11 @@ func TestReadOfWrongTypeCountsHit(t *testing.T) {
 	}
 	for _, tc := range cases {
 		hits := s.Stats.KeyspaceHits.Load()
-		r := psDo(t, c, tc.cmd...)
+		r := testDo(t, c, tc.cmd...)
 		require.True(t, strings.HasPrefix(r, "-WRONGTYPE"), "%v: %q", tc.cmd, r)
 		require.Equal(t, hits+1, s.Stats.KeyspaceHits.Load(), "%v counts one hit", tc.cmd)
 	}
 	misses := s.Stats.KeyspaceMisses.Load()
-	psDo(t, c, "LINDEX", "nokey", "0")
+	testDo(t, c, "LINDEX", "nokey", "0")
 	require.Equal(t, misses+1, s.Stats.KeyspaceMisses.Load())
 }

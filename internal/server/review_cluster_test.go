@@ -14,7 +14,7 @@ import (
 // take a slot lock again nor take the two locks in the opposite order of
 // a SETSLOT run by another client.
 func TestSetSlotInsideExecDoesNotDeadlock(t *testing.T) {
-	s := psServer(t, true)
+	s := testServer(t, clusterMode)
 	a, b := stressDial(t, s), stressDial(t, s)
 	r, err := a.do("CLUSTER", "ADDSLOTSRANGE", "0", "16383")
 	require.NoError(t, err)

@@ -110,32 +110,32 @@ func publishBurst(t *testing.T, p *testutil.Conn, ch string, n, size int) time.D
 }
 
 func TestPublishNeverWaitsForSlowSubscriber(t *testing.T) {
-	s := connServer(t, func(cfg *config.Config) {
+	s := testServer(t, func(cfg *config.Config) {
 		cfg.ClientOutputBufferLimit[2] = config.OutputBufferLimit{} // no limit
 	})
 	rawSubscriber(t, s, "ch")
-	p := connDial(t, s)
+	p := testDial(t, s)
 	// 24 MB to a client that reads nothing: far more than the socket
 	// buffers hold. The publisher must not wait for the subscriber.
 	took := publishBurst(t, p, "ch", 384, 64<<10)
 	require.Less(t, took, 8*time.Second, "publisher waited for a subscriber that does not read")
 	// The server is still responsive to the publisher.
-	require.Equal(t, "+PONG\r\n", connDo(t, p, "PING"))
+	require.Equal(t, "+PONG\r\n", testDo(t, p, "PING"))
 }
 
 func TestSlowSubscriberOverOutputLimitIsDisconnected(t *testing.T) {
-	s := connServer(t, func(cfg *config.Config) {
+	s := testServer(t, func(cfg *config.Config) {
 		cfg.ClientOutputBufferLimit[2] = config.OutputBufferLimit{Hard: 1 << 20}
 	})
 	rawSubscriber(t, s, "ch")
-	p := connDial(t, s)
+	p := testDial(t, s)
 	took := publishBurst(t, p, "ch", 256, 64<<10) // 16 MB
 	require.Less(t, took, 8*time.Second, "publisher waited for a subscriber that does not read")
 	// Once over the hard limit the subscriber is disconnected, so it no
 	// longer counts as a receiver.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		r := connDo(t, p, "PUBLISH", "ch", "x")
+		r := testDo(t, p, "PUBLISH", "ch", "x")
 		if r == ":0\r\n" {
 			break
 		}
@@ -169,7 +169,7 @@ func readFrames(r *bufio.Reader, nc net.Conn, want int) (pushes, ints int, err e
 // other in pipelined bursts without reading in between: nothing may
 // deadlock, and every message and every reply arrives exactly once.
 func TestPubSubPeersPublishingToEachOther(t *testing.T) {
-	s := connServer(t, nil)
+	s := testServer(t, nil)
 	const n = 3000
 	names := []string{"a", "b"}
 	conns := make([]net.Conn, 2)
@@ -231,15 +231,15 @@ func TestPubSubPeersPublishingToEachOther(t *testing.T) {
 // A RESP3 client subscribed to the channel it publishes to gets the
 // message before the reply of its PUBLISH, as in Redis.
 func TestPublishToSelfResp3Order(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
-	connDo(t, c, "HELLO", "3")
-	require.Equal(t, ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", connDo(t, c, "SUBSCRIBE", "ch"))
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	testDo(t, c, "HELLO", "3")
+	require.Equal(t, ">3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", testDo(t, c, "SUBSCRIBE", "ch"))
 	for i := 0; i < 50; i++ {
 		v := strconv.Itoa(i)
 		require.Equal(t, ">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$"+strconv.Itoa(len(v))+"\r\n"+v+"\r\n",
-			connDo(t, c, "PUBLISH", "ch", v))
-		require.Equal(t, ":1\r\n", connRead(t, c))
+			testDo(t, c, "PUBLISH", "ch", v))
+		require.Equal(t, ":1\r\n", testRead(t, c))
 	}
 }
 
@@ -248,10 +248,10 @@ func TestPublishToSelfResp3Order(t *testing.T) {
 // subscription state is read by their own goroutine at every command, so
 // the two must not race.
 func TestShardUnsubscribeOnSlotLossRacesNothing(t *testing.T) {
-	s := psServer(t, true)
-	adm, sub := psDial(t, s), psDial(t, s)
-	require.Equal(t, "+OK\r\n", psDo(t, adm, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"))
-	psDo(t, sub, "HELLO", "3")
+	s := testServer(t, clusterMode)
+	adm, sub := testDial(t, s), testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, adm, "CLUSTER", "ADDSLOTSRANGE", "0", "16383"))
+	testDo(t, sub, "HELLO", "3")
 	const rounds = 100
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -270,7 +270,7 @@ func TestShardUnsubscribeOnSlotLossRacesNothing(t *testing.T) {
 	}()
 	// "foo" hashes to slot 12182, which stays; "bar" to 5061, which comes
 	// and goes. The subscriber keeps running commands meanwhile.
-	require.Contains(t, psDo(t, sub, "SSUBSCRIBE", "foo"), "ssubscribe")
+	require.Contains(t, testDo(t, sub, "SSUBSCRIBE", "foo"), "ssubscribe")
 	for i := 0; i < rounds; i++ {
 		require.NoError(t, sub.WriteRaw([]byte("SSUBSCRIBE bar\r\nPING\r\n")))
 		// The SSUBSCRIBE reply (a push or CLUSTERDOWN) and sunsubscribe
@@ -290,7 +290,7 @@ func TestShardUnsubscribeOnSlotLossRacesNothing(t *testing.T) {
 // 7.0 sends (un)subscribe confirmations and messages regardless
 // (CLIENT_PUSHING).
 func TestClientReplyOffKeepsPubSubPushes(t *testing.T) {
-	s := connServer(t, nil)
+	s := testServer(t, nil)
 	nc := rawConn(t, s)
 	_, err := nc.Write([]byte("CLIENT REPLY OFF\r\nSUBSCRIBE ch\r\nPING\r\nUNSUBSCRIBE ch\r\nSET a 1\r\nCLIENT REPLY ON\r\n"))
 	require.NoError(t, err)
@@ -301,8 +301,8 @@ func TestClientReplyOffKeepsPubSubPushes(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want, string(got))
 
-	c := connDial(t, s)
-	connDo(t, c, "HELLO", "3")
+	c := testDial(t, s)
+	testDo(t, c, "HELLO", "3")
 	require.NoError(t, c.WriteRaw([]byte("CLIENT REPLY OFF\r\nSUBSCRIBE ch\r\nPUBLISH ch hi\r\nGET a\r\n"+
 		"CLIENT REPLY ON\r\nCLIENT REPLY SKIP\r\nPUBLISH ch x\r\nPING\r\n")))
 	for _, w := range []string{
@@ -312,6 +312,6 @@ func TestClientReplyOffKeepsPubSubPushes(t *testing.T) {
 		">3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$1\r\nx\r\n",
 		"+PONG\r\n",
 	} {
-		require.Equal(t, w, connRead(t, c))
+		require.Equal(t, w, testRead(t, c))
 	}
 }

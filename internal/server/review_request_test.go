@@ -70,8 +70,8 @@ func readUntilClosed(t *testing.T, nc net.Conn) string {
 }
 
 func TestHugeCountsAllocateNothingUpFront(t *testing.T) {
-	s := connServer(t, nil)
-	ctl := connDial(t, s)
+	s := testServer(t, nil)
+	ctl := testDial(t, s)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -88,7 +88,7 @@ func TestHugeCountsAllocateNothingUpFront(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "allocated for announced sizes")
 	// The clients wait for the rest; the server goes on serving others.
-	require.Equal(t, "+PONG\r\n", connDo(t, ctl, "PING"))
+	require.Equal(t, "+PONG\r\n", testDo(t, ctl, "PING"))
 	// Sending the rest of the SET completes it.
 	_, err := conns[3].Write(append(bytes.Repeat([]byte("v"), 20000000), "\r\n"...))
 	require.NoError(t, err)
@@ -97,14 +97,14 @@ func TestHugeCountsAllocateNothingUpFront(t *testing.T) {
 	_, err = io.ReadFull(conns[3], buf)
 	require.NoError(t, err)
 	require.Equal(t, "+OK\r\n", string(buf))
-	require.Equal(t, ":20000000\r\n", connDo(t, ctl, "STRLEN", "k"))
-	require.Equal(t, ":1\r\n", connDo(t, ctl, "DEL", "k"))
+	require.Equal(t, ":20000000\r\n", testDo(t, ctl, "STRLEN", "k"))
+	require.Equal(t, ":1\r\n", testDo(t, ctl, "DEL", "k"))
 }
 
 // A request bigger than the read buffer, many arguments or one big one,
 // arriving in small pieces.
 func TestBigRequestsArrivingInPieces(t *testing.T) {
-	s := connServer(t, nil)
+	s := testServer(t, nil)
 	nc := rawConn(t, s)
 	const members = 100000
 	var req bytes.Buffer
@@ -126,16 +126,16 @@ func TestBigRequestsArrivingInPieces(t *testing.T) {
 	_, err := io.ReadFull(nc, got)
 	require.NoError(t, err)
 	require.Equal(t, want, string(got))
-	c := connDial(t, s)
-	require.Equal(t, ":"+strconv.Itoa(members)+"\r\n", connDo(t, c, "SCARD", "big"))
-	require.Equal(t, ":"+strconv.Itoa(len(val))+"\r\n", connDo(t, c, "STRLEN", "s"))
+	c := testDial(t, s)
+	require.Equal(t, ":"+strconv.Itoa(members)+"\r\n", testDo(t, c, "SCARD", "big"))
+	require.Equal(t, ":"+strconv.Itoa(len(val))+"\r\n", testDo(t, c, "STRLEN", "s"))
 }
 
 // The arguments of a big request must not keep its read buffer alive
 // once the connection moved on to a smaller one.
 func TestBigRequestBufferIsReleased(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
+	s := testServer(t, nil)
+	c := testDial(t, s)
 	heap := func() uint64 {
 		var ms runtime.MemStats
 		runtime.GC()
@@ -145,17 +145,17 @@ func TestBigRequestBufferIsReleased(t *testing.T) {
 	}
 	base := heap()
 	big := strings.Repeat("x", 48<<20)
-	require.Equal(t, "+OK\r\n", connDo(t, c, "SET", "big", big))
+	require.Equal(t, "+OK\r\n", testDo(t, c, "SET", "big", big))
 	big = ""
-	require.Equal(t, ":1\r\n", connDo(t, c, "DEL", "big"))
-	require.Equal(t, "+PONG\r\n", connDo(t, c, "PING"))
+	require.Equal(t, ":1\r\n", testDo(t, c, "DEL", "big"))
+	require.Equal(t, "+PONG\r\n", testDo(t, c, "PING"))
 	require.Less(t, heap(), base+24<<20, "the 48 MB request is still referenced")
 }
 
 func TestQueryBufferLimit(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
-	require.Equal(t, "+OK\r\n", connDo(t, c, "CONFIG", "SET", "client-query-buffer-limit", "1mb"))
+	s := testServer(t, nil)
+	c := testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, c, "CONFIG", "SET", "client-query-buffer-limit", "1mb"))
 	nc := rawConn(t, s)
 	_, err := nc.Write([]byte("*2\r\n$4\r\nECHO\r\n$3000000\r\n"))
 	require.NoError(t, err)
@@ -166,12 +166,12 @@ func TestQueryBufferLimit(t *testing.T) {
 		}
 	}
 	require.Equal(t, "", readUntilClosed(t, nc), "closed without a reply")
-	require.Equal(t, "+PONG\r\n", connDo(t, c, "PING"))
+	require.Equal(t, "+PONG\r\n", testDo(t, c, "PING"))
 }
 
 func TestInlineRequests(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
+	s := testServer(t, nil)
+	c := testDial(t, s)
 	nc := rawConn(t, s)
 	spaces := strings.Repeat(" ", 30000)
 	_, err := nc.Write([]byte("SET" + spaces + "k" + spaces + "'a b'\t\r\nGET k\r\n\r\n   \r\nPING\n"))
@@ -187,11 +187,11 @@ func TestInlineRequests(t *testing.T) {
 	_, err = nc2.Write([]byte(strings.Repeat("a", 70000)))
 	require.NoError(t, err)
 	require.Equal(t, "-ERR Protocol error: too big inline request\r\n", readAll(t, nc2))
-	require.Equal(t, "+PONG\r\n", connDo(t, c, "PING"))
+	require.Equal(t, "+PONG\r\n", testDo(t, c, "PING"))
 }
 
 func TestNothingRunsAfterQuitOrProtocolError(t *testing.T) {
-	s := connServer(t, nil)
+	s := testServer(t, nil)
 	for _, tc := range []struct{ in, out string }{
 		{"PING\r\nQUIT\r\nSET a 1\r\n", "+PONG\r\n+OK\r\n"},
 		{"*1\r\n$4\r\nPING\r\n*1\r\n$x\r\nSET a 1\r\n", "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"},
@@ -204,22 +204,22 @@ func TestNothingRunsAfterQuitOrProtocolError(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tc.out, readAll(t, nc), "%q", tc.in)
 	}
-	c := connDial(t, s)
-	require.Equal(t, ":0\r\n", connDo(t, c, "EXISTS", "a"))
+	c := testDial(t, s)
+	require.Equal(t, ":0\r\n", testDo(t, c, "EXISTS", "a"))
 }
 
 // A connection that has not run a command yet shows in CLIENT LIST as
 // Redis shows it: flags=N, multi=-1, resp=2.
 func TestClientListFreshConnection(t *testing.T) {
-	s := connServer(t, nil)
+	s := testServer(t, nil)
 	rawConn(t, s)
-	c := connDial(t, s)
+	c := testDial(t, s)
 	deadline := time.Now().Add(5 * time.Second)
 	for len(s.Clients()) < 2 {
 		require.True(t, time.Now().Before(deadline))
 		time.Sleep(time.Millisecond)
 	}
-	list := connDo(t, c, "CLIENT", "LIST")
+	list := testDo(t, c, "CLIENT", "LIST")
 	require.Regexp(t, `flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 .* cmd=NULL user=default redir=-1 resp=2`, list)
 	require.NotContains(t, list, "flags=x")
 }
@@ -229,18 +229,18 @@ func TestClientListFreshConnection(t *testing.T) {
 // connection loop had armed the idle deadline; and no client is timed out
 // once the timeout is set back to 0.
 func TestIdleTimeoutSparesSubscribers(t *testing.T) {
-	s := connServer(t, nil)
-	ctl, sub, spared := connDial(t, s), connDial(t, s), connDial(t, s)
-	require.Equal(t, "+OK\r\n", connDo(t, ctl, "CONFIG", "SET", "timeout", "1"))
-	require.Equal(t, "+PONG\r\n", connDo(t, sub, "PING"))
-	require.Equal(t, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", connDo(t, sub, "SUBSCRIBE", "ch"))
-	require.Equal(t, "+PONG\r\n", connDo(t, spared, "PING"))
-	require.Equal(t, "+OK\r\n", connDo(t, ctl, "CONFIG", "SET", "timeout", "0"))
-	require.Equal(t, "+PONG\r\n", connDo(t, spared, "PING"))
+	s := testServer(t, nil)
+	ctl, sub, spared := testDial(t, s), testDial(t, s), testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, ctl, "CONFIG", "SET", "timeout", "1"))
+	require.Equal(t, "+PONG\r\n", testDo(t, sub, "PING"))
+	require.Equal(t, "*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n", testDo(t, sub, "SUBSCRIBE", "ch"))
+	require.Equal(t, "+PONG\r\n", testDo(t, spared, "PING"))
+	require.Equal(t, "+OK\r\n", testDo(t, ctl, "CONFIG", "SET", "timeout", "0"))
+	require.Equal(t, "+PONG\r\n", testDo(t, spared, "PING"))
 	time.Sleep(2500 * time.Millisecond) // the idle timeout is in seconds
-	require.Equal(t, ":1\r\n", connDo(t, ctl, "PUBLISH", "ch", "hi"))
-	require.Equal(t, "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n", connRead(t, sub))
-	require.Equal(t, "+PONG\r\n", connDo(t, spared, "PING"))
+	require.Equal(t, ":1\r\n", testDo(t, ctl, "PUBLISH", "ch", "hi"))
+	require.Equal(t, "*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n", testRead(t, sub))
+	require.Equal(t, "+PONG\r\n", testDo(t, spared, "PING"))
 }
 
 // Close returns even while clients keep connecting: a connection accepted

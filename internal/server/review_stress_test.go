@@ -114,7 +114,7 @@ func parseBulk(r string) (string, bool, error) {
 }
 
 func TestStressConcurrentIncr(t *testing.T) {
-	s := connServer(t, nil)
+	s := testServer(t, nil)
 	const clients, rounds, batch = 12, 40, 25
 	conns := make([]*stressConn, clients)
 	for i := range conns {
@@ -152,19 +152,19 @@ func TestStressConcurrentIncr(t *testing.T) {
 		}
 		return nil
 	})
-	c := connDial(t, s)
+	c := testDial(t, s)
 	require.Equal(t, fmt.Sprintf("$%d\r\n%d\r\n", len(strconv.Itoa(clients*rounds*batch)), clients*rounds*batch),
-		connDo(t, c, "GET", "counter"))
+		testDo(t, c, "GET", "counter"))
 }
 
 // Transfers between two keys of different slots in MULTI/EXEC (and with
 // WATCH) never let a reader see a sum other than the initial one, while
 // keyspace-wide commands run inside other transactions.
 func TestStressExecTransfersKeepSum(t *testing.T) {
-	s := connServer(t, func(cfg *config.Config) { cfg.Databases = 4 })
+	s := testServer(t, func(cfg *config.Config) { cfg.Databases = 4 })
 	require.NotEqual(t, slots.KeySlot([]byte("acct:a")), slots.KeySlot([]byte("acct:b")))
-	c := connDial(t, s)
-	require.Equal(t, "+OK\r\n", connDo(t, c, "MSET", "acct:a", "1000", "acct:b", "1000"))
+	c := testDial(t, s)
+	require.Equal(t, "+OK\r\n", testDo(t, c, "MSET", "acct:a", "1000", "acct:b", "1000"))
 	const total = 2000
 	var stop atomic.Bool
 	var transfers, watchRetries atomic.Int64
@@ -269,7 +269,7 @@ func TestStressExecTransfersKeepSum(t *testing.T) {
 		}
 		return nil
 	})
-	a, b, err := twoInts(connDo(t, c, "MGET", "acct:a", "acct:b"))
+	a, b, err := twoInts(testDo(t, c, "MGET", "acct:a", "acct:b"))
 	require.NoError(t, err)
 	require.Equal(t, int64(total), a+b)
 	t.Logf("%d blind transfers, %d WATCH retries", transfers.Load(), watchRetries.Load())
@@ -290,7 +290,7 @@ func twoInts(r string) (int64, int64, error) {
 // lower slot than the source), while other clients are unblocked by
 // CLIENT UNBLOCK and some pushes happen inside MULTI/EXEC.
 func TestStressBlockingHandoffExactlyOnce(t *testing.T) {
-	s := connServer(t, nil)
+	s := testServer(t, nil)
 	require.Less(t, slots.KeySlot([]byte("q2")), slots.KeySlot([]byte("q")))
 	const producers, perProducer = 4, 300
 	const want = producers * perProducer
@@ -399,8 +399,8 @@ func TestStressBlockingHandoffExactlyOnce(t *testing.T) {
 			require.True(t, ok, "p%d-%d lost", i, j)
 		}
 	}
-	c := connDial(t, s)
-	require.Equal(t, ":0\r\n", connDo(t, c, "EXISTS", "q", "q2"))
+	c := testDial(t, s)
+	require.Equal(t, ":0\r\n", testDo(t, c, "EXISTS", "q", "q2"))
 	require.Equal(t, 0, s.BlockedClients())
 }
 
@@ -426,7 +426,7 @@ func elementsOf(r string) []string {
 // Clients that disconnect while blocked, or are unblocked, never make an
 // element disappear: whatever is not received stays in the list.
 func TestStressDisconnectWhileBlockedLosesNothing(t *testing.T) {
-	s := connServer(t, nil)
+	s := testServer(t, nil)
 	const rounds = 200
 	var pushed, popped atomic.Int64
 	runWorkers(t, 60*time.Second, 3, func(i int) error {
@@ -464,8 +464,8 @@ func TestStressDisconnectWhileBlockedLosesNothing(t *testing.T) {
 		}
 		return nil
 	})
-	c := connDial(t, s)
-	n, err := parseIntReply(connDo(t, c, "LLEN", "dq"))
+	c := testDial(t, s)
+	n, err := parseIntReply(testDo(t, c, "LLEN", "dq"))
 	require.NoError(t, err)
 	require.Equal(t, pushed.Load(), popped.Load()+n)
 	// Every disconnected waiter is gone eventually.
@@ -478,11 +478,11 @@ func TestStressDisconnectWhileBlockedLosesNothing(t *testing.T) {
 
 // A blocking command never times out before its timeout has elapsed.
 func TestBlockTimeoutNeverEarly(t *testing.T) {
-	s := connServer(t, nil)
-	c := connDial(t, s)
+	s := testServer(t, nil)
+	c := testDial(t, s)
 	for i := 0; i < 40; i++ {
 		start := time.Now()
-		require.Equal(t, "*-1\r\n", connDo(t, c, "BLPOP", "nokey", "0.005"))
+		require.Equal(t, "*-1\r\n", testDo(t, c, "BLPOP", "nokey", "0.005"))
 		require.GreaterOrEqual(t, time.Since(start), 5*time.Millisecond, "round %d", i)
 	}
 }
@@ -494,17 +494,17 @@ func errorf(format string, args ...any) error { return fmt.Errorf(format, args..
 // keyspace-wide commands all at once: nothing may deadlock and the server
 // keeps answering.
 func TestStressEvictionExpiryAndTransactions(t *testing.T) {
-	s := connServer(t, func(cfg *config.Config) {
+	s := testServer(t, func(cfg *config.Config) {
 		cfg.MaxMemoryPolicy = "allkeys-random"
 	})
-	ctl := connDial(t, s)
+	ctl := testDial(t, s)
 	// Leave a few MB of room above what the process uses now.
-	r := connDo(t, ctl, "INFO", "memory")
+	r := testDo(t, ctl, "INFO", "memory")
 	i := strings.Index(r, "used_memory:")
 	require.GreaterOrEqual(t, i, 0, r)
 	cur, err := strconv.ParseInt(strings.TrimSpace(r[i+len("used_memory:"):i+strings.Index(r[i:], "\r\n")]), 10, 64)
 	require.NoError(t, err)
-	require.Equal(t, "+OK\r\n", connDo(t, ctl, "CONFIG", "SET", "maxmemory", strconv.FormatInt(cur+(1<<20), 10)))
+	require.Equal(t, "+OK\r\n", testDo(t, ctl, "CONFIG", "SET", "maxmemory", strconv.FormatInt(cur+(1<<20), 10)))
 	const workers = 8
 	conns := make([]*stressConn, workers)
 	for i := range conns {
@@ -540,7 +540,7 @@ func TestStressEvictionExpiryAndTransactions(t *testing.T) {
 		}
 		return nil
 	})
-	require.Equal(t, "+PONG\r\n", connDo(t, ctl, "PING"))
-	require.Equal(t, "+OK\r\n", connDo(t, ctl, "CONFIG", "SET", "maxmemory", "0"))
+	require.Equal(t, "+PONG\r\n", testDo(t, ctl, "PING"))
+	require.Equal(t, "+OK\r\n", testDo(t, ctl, "CONFIG", "SET", "maxmemory", "0"))
 	t.Logf("evicted %d keys, expired %d", s.Stats.EvictedKeys.Load(), s.Stats.ExpiredKeys.Load())
 }
