@@ -28,8 +28,6 @@ type Client struct {
 	argvBuf  [][]byte
 	posBuf   [16]int
 	slotBuf  [16]int
-	LibName  string
-	LibVer   string
 	NoEvict  bool
 	ReadOnly bool // READONLY was sent (cluster replicas)
 	Asking   bool // ASKING was sent for the next command

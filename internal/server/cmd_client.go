@@ -119,28 +119,6 @@ func cmdClientSetName(c *Ctx) {
 	}
 }
 
-// cmdClientSetInfo accepts Redis 7.2's CLIENT SETINFO so that 7.2 client
-// libraries (which send it on connect) get +OK; it is hidden from COMMAND
-// like every command newer than 7.0.
-func cmdClientSetInfo(c *Ctx) {
-	attr := strings.ToLower(string(c.Args[2]))
-	val := c.Args[3]
-	if attr != "lib-name" && attr != "lib-ver" {
-		c.Error("ERR Unrecognized option '" + string(c.Args[2]) + "'")
-		return
-	}
-	if !validClientName(val) {
-		c.Error("ERR " + attr + " cannot contain spaces, newlines or special characters.")
-		return
-	}
-	if attr == "lib-name" {
-		c.C.LibName = string(val)
-	} else {
-		c.C.LibVer = string(val)
-	}
-	c.W.OK()
-}
-
 func cmdClientInfo(c *Ctx) {
 	c.C.publishConn()
 	b := c.S.appendClientInfo(nil, c.C, c, time.Now().Unix())
@@ -339,7 +317,6 @@ func cmdClientKill(c *Ctx) {
 	var hasAddr, hasLAddr bool
 	typ := -1
 	id := int64(0)
-	maxAge := int64(0)
 	skipMe := true
 	if len(c.Args) == 3 {
 		addr, hasAddr = string(c.Args[2]), true
@@ -384,14 +361,6 @@ func cmdClientKill(c *Ctx) {
 					c.Error(resp.ErrSyntax)
 					return
 				}
-			case "maxage":
-				// Redis 7.4's filter, accepted for newer clients.
-				n, ok := resp.ParseInt(c.Args[i+1])
-				if !ok || n < 1 {
-					c.Error(resp.ErrSyntax)
-					return
-				}
-				maxAge = n
 			default:
 				c.Error(resp.ErrSyntax)
 				return
@@ -399,7 +368,6 @@ func cmdClientKill(c *Ctx) {
 		}
 	}
 	c.C.publishConn()
-	now := time.Now()
 	killed := 0
 	closeSelf := false
 	for _, cl := range c.S.liveClients() {
@@ -416,9 +384,6 @@ func cmdClientKill(c *Ctx) {
 			}
 		}
 		if id != 0 && cl.ID != id {
-			continue
-		}
-		if maxAge > 0 && now.Sub(cl.Created) < time.Duration(maxAge)*time.Second {
 			continue
 		}
 		if cl == c.C && skipMe {

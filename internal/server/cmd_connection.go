@@ -41,7 +41,6 @@ func connectionCommands() []*Command {
 			"no-evict":     sub("no-evict", 3, af, cmdClientNoEvict, "7.0.0"),
 			"pause":        sub("pause", -3, af, cmdClientPause, "2.9.50"),
 			"reply":        sub("reply", 3, cf, cmdClientReply, "3.2.0"),
-			"setinfo":      sub("setinfo", 4, cf, cmdClientSetInfo, "7.2.0"),
 			"setname":      sub("setname", 3, cf, cmdClientSetName, "2.6.9"),
 			"tracking":     sub("tracking", -3, cf, cmdClientTracking, "6.0.0"),
 			"trackinginfo": sub("trackinginfo", 2, cf, cmdClientTrackingInfo, "6.2.0"),

@@ -31,31 +31,11 @@ func commandCommand() *Command {
 		}}
 }
 
-// newerThanSpec reports whether a version string ("7.2.0") is later than
-// the Redis version we implement; such commands exist for newer clients
-// but COMMAND does not list them.
-func newerThanSpec(v string) bool {
-	if v == "" {
-		return false
-	}
-	a, b := strings.Split(v, "."), strings.Split(serverVersion, ".")
-	for i := 0; i < len(a) && i < len(b); i++ {
-		x, _ := strconv.Atoi(a[i])
-		y, _ := strconv.Atoi(b[i])
-		if x != y {
-			return x > y
-		}
-	}
-	return len(a) > len(b)
-}
-
-func cmdVisible(cmd *Command) bool { return !newerThanSpec(cmd.Since) }
-
 // visibleCommands returns the listed top-level commands sorted by name.
 func (s *Server) visibleCommands() []*Command {
 	out := make([]*Command, 0, len(s.Cmds))
 	for _, name := range s.Cmds.Names() {
-		if cmd := s.Cmds[name]; cmdVisible(cmd) {
+		if cmd := s.Cmds[name]; cmd != nil {
 			out = append(out, cmd)
 		}
 	}
@@ -66,7 +46,7 @@ func (s *Server) visibleCommands() []*Command {
 func visibleSubs(cmd *Command) []*Command {
 	names := make([]string, 0, len(cmd.Subs))
 	for n, sub := range cmd.Subs {
-		if cmdVisible(sub) {
+		if sub != nil {
 			names = append(names, n)
 		}
 	}
@@ -83,7 +63,7 @@ func (s *Server) lookupCommandName(name string) *Command {
 	name = strings.ToLower(name)
 	parent, sub, hasSub := strings.Cut(name, "|")
 	cmd := s.Cmds[parent]
-	if cmd == nil || !cmdVisible(cmd) {
+	if cmd == nil {
 		return nil
 	}
 	if !hasSub {
@@ -93,7 +73,7 @@ func (s *Server) lookupCommandName(name string) *Command {
 		return nil
 	}
 	sc := cmd.Subs[sub]
-	if sc == nil || !cmdVisible(sc) {
+	if sc == nil {
 		return nil
 	}
 	return sc
@@ -666,7 +646,7 @@ func commandGetKeys(c *Ctx, withFlags bool) {
 	if cmd != nil && cmd.Subs != nil && len(args) >= 2 {
 		cmd = cmd.Subs[strings.ToLower(string(args[1]))]
 	}
-	if cmd == nil || !cmdVisible(cmd) {
+	if cmd == nil {
 		c.Error("ERR Invalid command specified")
 		return
 	}
