@@ -422,6 +422,9 @@ func (b *Bus) reader(bl *busLink, conn net.Conn) {
 	closed := func() { b.post(busEvent{ev: Event{Kind: EvClosed, Link: bl.id}, conn: conn}) }
 	r := bufio.NewReaderSize(conn, 16<<10)
 	var head [8]byte
+	// One packet buffer per link: Decode copies what it keeps, so the
+	// buffer is reused for the next packet (grown for a bigger one).
+	var pkt []byte
 	for {
 		if _, err := io.ReadFull(r, head[:]); err != nil {
 			closed()
@@ -434,13 +437,19 @@ func (b *Bus) reader(bl *busLink, conn net.Conn) {
 			closed()
 			return
 		}
-		pkt := make([]byte, n)
+		if cap(pkt) < n {
+			pkt = make([]byte, n)
+		}
+		pkt = pkt[:n]
 		copy(pkt, head[:])
 		if _, err := io.ReadFull(r, pkt[8:]); err != nil {
 			closed()
 			return
 		}
 		m, err := gossip.Decode(pkt)
+		if cap(pkt) > 64<<10 {
+			pkt = nil // a big PUBLISH: do not keep its buffer for the link's life
+		}
 		if err != nil {
 			var de *gossip.DropError
 			if errors.As(err, &de) {
