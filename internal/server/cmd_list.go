@@ -671,32 +671,8 @@ func listBlockingPop(c *Ctx, where int) {
 	if !ok {
 		return
 	}
-	keys := c.Args[1 : len(c.Args)-1]
-	for _, k := range keys {
-		l, ok := listLookupWrite(c, k)
-		if !ok {
-			return
-		}
-		if l != nil && l.Len() > 0 {
-			listPopReply(c, k, l, where)
-			return
-		}
-	}
-	if !c.CanBlock() {
-		c.W.NullArray()
-		return
-	}
-	c.Block(BlockOptions{
-		Keys:     keys,
-		Deadline: deadline,
-		Serve: func(c *Ctx, key []byte) bool {
-			l, ok := listServeLookup(c, key)
-			if !ok {
-				return false
-			}
-			listPopReply(c, key, l, where)
-			return true
-		},
+	blockingListPop(c, c.Args[1:len(c.Args)-1], deadline, func(c *Ctx, key []byte, l *store.List) {
+		listPopReply(c, key, l, where)
 	})
 }
 
@@ -767,13 +743,23 @@ func cmdBLMPop(c *Ctx) {
 	if !ok {
 		return
 	}
+	blockingListPop(c, keys, deadline, func(c *Ctx, key []byte, l *store.List) {
+		listPopRangeReply(c, key, l, where, count)
+	})
+}
+
+// blockingListPop is the shared path of BLPOP, BRPOP and BLMPOP: pop from
+// the first key holding a non-empty list now, or block until one of the
+// keys is served (a null array inside EXEC, where nothing blocks). pop
+// writes the reply for key's non-empty list l.
+func blockingListPop(c *Ctx, keys [][]byte, deadline int64, pop func(c *Ctx, key []byte, l *store.List)) {
 	for _, k := range keys {
 		l, ok := listLookupWrite(c, k)
 		if !ok {
 			return
 		}
 		if l != nil && l.Len() > 0 {
-			listPopRangeReply(c, k, l, where, count)
+			pop(c, k, l)
 			return
 		}
 	}
@@ -789,7 +775,7 @@ func cmdBLMPop(c *Ctx) {
 			if !ok {
 				return false
 			}
-			listPopRangeReply(c, key, l, where, count)
+			pop(c, key, l)
 			return true
 		},
 	})
