@@ -105,27 +105,6 @@ func strBitUnit(c *Ctx, arg []byte) (isBit, ok bool) {
 	return false, false
 }
 
-// strClampRange normalises a start/end pair against length n the way
-// BITCOUNT and BITPOS do.
-func strClampRange(start, end, n int64) (int64, int64) {
-	if start < 0 {
-		start += n
-	}
-	if end < 0 {
-		end += n
-	}
-	if start < 0 {
-		start = 0
-	}
-	if end < 0 {
-		end = 0
-	}
-	if end >= n {
-		end = n - 1
-	}
-	return start, end
-}
-
 func cmdBitcount(c *Ctx) {
 	args := c.Args
 	o := c.LookupRead(args[1])
@@ -163,7 +142,7 @@ func cmdBitcount(c *Ctx) {
 		if isBit {
 			total <<= 3
 		}
-		start, end = strClampRange(start, end, total)
+		start, end = store.ClampRange(start, end, total)
 		if isBit && start <= end {
 			start, end, first, last = store.BitRangeMasks(start, end)
 		}
@@ -232,7 +211,7 @@ func cmdBitpos(c *Ctx) {
 		if isBit {
 			total <<= 3
 		}
-		start, end = strClampRange(start, end, total)
+		start, end = store.ClampRange(start, end, total)
 		if isBit && start <= end {
 			start, end, first, last = store.BitRangeMasks(start, end)
 		}

@@ -79,14 +79,10 @@ func ReuseBytes(dst, src []byte) []byte {
 // AppendInt64 appends the decimal form of v to dst.
 func AppendInt64(dst []byte, v int64) []byte { return strconv.AppendInt(dst, v, 10) }
 
-// GetRange returns the bytes of s between start and end inclusive with
-// GETRANGE's rules: negative indexes count from the end, the range is
-// clamped, an empty or inverted range yields an empty slice.
-func GetRange(s []byte, start, end int64) []byte {
-	n := int64(len(s))
-	if start < 0 && end < 0 && start > end {
-		return nil
-	}
+// ClampRange normalises an inclusive start/end pair against length n the
+// way GETRANGE, BITCOUNT and BITPOS do: negative indexes count from the
+// end, then both are clamped into [0, n-1] (start may end up past end).
+func ClampRange(start, end, n int64) (int64, int64) {
 	if start < 0 {
 		start += n
 	}
@@ -102,6 +98,18 @@ func GetRange(s []byte, start, end int64) []byte {
 	if end >= n {
 		end = n - 1
 	}
+	return start, end
+}
+
+// GetRange returns the bytes of s between start and end inclusive with
+// GETRANGE's rules: negative indexes count from the end, the range is
+// clamped, an empty or inverted range yields an empty slice.
+func GetRange(s []byte, start, end int64) []byte {
+	n := int64(len(s))
+	if start < 0 && end < 0 && start > end {
+		return nil
+	}
+	start, end = ClampRange(start, end, n)
 	if start > end || n == 0 {
 		return nil
 	}
