@@ -3,17 +3,16 @@ package rdb
 import (
 	"bufio"
 	"fmt"
-	"math/rand"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/redcluster/redcluster/internal/testutil"
 )
 
 // redisProc is a redis-server started for a test.
@@ -24,80 +23,27 @@ type redisProc struct {
 	cmd  *exec.Cmd
 }
 
-// startRedis starts redis-server on a random free port in 20000-29999 with
-// persistence off and a private directory. It skips the test when
-// redis-server is not installed.
+// startRedis starts redis-server (testutil.Start: free port, persistence
+// off, logfile, stopped at cleanup) with its dir set to dir, or to a
+// temporary one when dir is empty. It skips when redis-server is missing
+// or in -short mode.
 func startRedis(t *testing.T, dir string, extra ...string) *redisProc {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed (make test installs it): skipping")
-	}
 	if testing.Short() {
 		t.Skip("skipping redis-server test in -short mode")
 	}
+	bin := testutil.RedisServer(t)
+	if dir != "" {
+		extra = append([]string{"--dir", dir}, extra...)
+	}
+	p := testutil.Start(t, bin, extra...)
 	if dir == "" {
-		dir = t.TempDir()
+		dir = p.Dir
 	}
-	var lastErr error
-	for attempt := 0; attempt < 8; attempt++ {
-		port := 20000 + rand.Intn(10000)
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		logPath := filepath.Join(dir, fmt.Sprintf("redis-%d.log", port))
-		args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
-			"--appendonly", "no", "--dir", dir, "--logfile", logPath, "--daemonize", "no"}
-		args = append(args, extra...)
-		cmd := exec.Command(bin, args...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		p := &redisProc{port: port, dir: dir, log: logPath, cmd: cmd}
-		if err := waitReady(p.addr(), done); err != nil {
-			cmd.Process.Kill()
-			<-done
-			b, _ := os.ReadFile(logPath)
-			lastErr = fmt.Errorf("redis-server did not start: %v\n%s", err, b)
-			continue
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			<-done
-		})
-		return p
-	}
-	t.Fatal(lastErr)
-	return nil
+	return &redisProc{port: p.Port, dir: dir, log: p.Log, cmd: p.Cmd}
 }
 
 func (p *redisProc) addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
-
-func waitReady(addr string, done chan struct{}) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return fmt.Errorf("process exited")
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			rc := &respConn{c: c, r: bufio.NewReader(c)}
-			reply, err := rc.do("PING")
-			c.Close()
-			if err == nil && reply == "PONG" {
-				return nil
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("no PONG in time")
-}
 
 // respConn is a minimal RESP2 client.
 type respConn struct {

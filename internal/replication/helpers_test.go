@@ -5,11 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math/rand"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redcluster/redcluster/internal/rdb"
+	"github.com/redcluster/redcluster/internal/testutil"
 )
 
 // ---- logging ----
@@ -63,56 +60,16 @@ type redisProc struct {
 	log  string
 }
 
-// startRedis starts redis-server on a free port in 20000-29999 with
-// persistence off in a temporary directory, skipping the test when
-// redis-server is missing.
+// startRedis starts redis-server (testutil.Start: free port, persistence
+// off, a temporary dir, its log printed when the test fails), skipping the
+// test when redis-server is missing or in -short mode.
 func startRedis(t *testing.T, extra ...string) *redisProc {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Skip("redis-server not installed: skipping")
-	}
 	if testing.Short() {
 		t.Skip("skipping redis-server test in -short mode")
 	}
-	dir := t.TempDir()
-	var lastErr error
-	for attempt := 0; attempt < 10; attempt++ {
-		port := 20000 + rand.Intn(10000)
-		ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		logPath := filepath.Join(dir, fmt.Sprintf("redis-%d.log", port))
-		a := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-			"--dir", dir, "--logfile", logPath, "--daemonize", "no"}
-		cmd := exec.Command(bin, append(a, extra...)...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		p := &redisProc{port: port, dir: dir, log: logPath}
-		if err := waitPong(p.addr(), done); err != nil {
-			cmd.Process.Kill()
-			<-done
-			b, _ := os.ReadFile(logPath)
-			lastErr = fmt.Errorf("redis-server did not start: %v\n%s", err, b)
-			continue
-		}
-		t.Cleanup(func() {
-			cmd.Process.Kill()
-			<-done
-			if t.Failed() {
-				b, _ := os.ReadFile(logPath)
-				t.Logf("---- redis-server :%d log ----\n%s", port, b)
-			}
-		})
-		return p
-	}
-	t.Fatal(lastErr)
-	return nil
+	p := testutil.Start(t, testutil.RedisServer(t), extra...)
+	return &redisProc{port: p.Port, dir: p.Dir, log: p.Log}
 }
 
 func (p *redisProc) addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
@@ -120,31 +77,6 @@ func (p *redisProc) addr() string { return "127.0.0.1:" + strconv.Itoa(p.port) }
 func (p *redisProc) logText() string {
 	b, _ := os.ReadFile(p.log)
 	return string(b)
-}
-
-func waitPong(addr string, done chan struct{}) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-done:
-			return fmt.Errorf("process exited")
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.SetDeadline(time.Now().Add(time.Second))
-			c.Write([]byte("PING\r\n"))
-			buf := make([]byte, 64)
-			n, _ := c.Read(buf)
-			c.Close()
-			// +PONG, or -NOAUTH when a password is set.
-			if n > 0 && (buf[0] == '+' || bytes.HasPrefix(buf[:n], []byte("-NOAUTH"))) {
-				return nil
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("no PONG in time")
 }
 
 // client returns a RESP2 go-redis client on db.

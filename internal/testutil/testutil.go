@@ -138,6 +138,10 @@ func Start(t testing.TB, bin string, extra ...string) *Proc {
 			cmd.Process.Kill()
 			<-done
 			reportRaces(t, raceLog)
+			if t.Failed() {
+				b, _ := os.ReadFile(logPath)
+				t.Logf("---- %s :%d log ----\n%s", filepath.Base(bin), port, b)
+			}
 		})
 		return p
 	}
