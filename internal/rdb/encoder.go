@@ -208,3 +208,25 @@ func (e *Encoder) Close() error {
 
 // Written returns the number of bytes handed to the underlying writer.
 func (e *Encoder) Written() int64 { return e.w.n }
+
+// SwitchDB makes db the current database again without a RESIZEDB hint:
+// a writer that visits the keyspace slot by slot returns to a database
+// already started with SelectDB. Loaders accept SELECTDB anywhere.
+func (e *Encoder) SwitchDB(db int) error {
+	if err := e.ready(); err != nil {
+		return err
+	}
+	if db < 0 {
+		return fmt.Errorf("rdb: invalid db %d", db)
+	}
+	e.db = db
+	e.w.writeByte(opSelectDB)
+	e.w.writeLen(uint64(db))
+	return e.w.err
+}
+
+// Flush hands every buffered byte to the underlying writer.
+func (e *Encoder) Flush() error {
+	e.w.flush()
+	return e.w.err
+}

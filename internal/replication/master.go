@@ -281,6 +281,12 @@ func (m *Master) setOffset(off int64) {
 	m.off.Store(off)
 }
 
+// Feeding reports whether Feed has work to do: the node is a master and a
+// replication backlog exists. A command may skip building its propagated
+// form when it is false (it cannot change while the caller holds a slot
+// lock: the backlog is created at a snapshot's Begin, under every lock).
+func (m *Master) Feeding() bool { return m.feeding.Load() }
+
 func (m *Master) updateFeeding() {
 	m.feeding.Store(!m.replicaMode && m.backlog != nil)
 }

@@ -81,6 +81,8 @@ type Client struct {
 
 	// cs is the CONNECTION commands' bookkeeping (cmd_connection.go).
 	cs connState
+	// rc is the replication state of the connection (repl_cmd.go).
+	rc replClient
 }
 
 type queuedCmd struct {
@@ -281,6 +283,12 @@ func (s *Server) serveConn(nc net.Conn) {
 				if !s.flush(c) || c.closing {
 					return
 				}
+				if c.rc.takeover != nil {
+					// SYNC/PSYNC: the connection becomes a replica link.
+					nc.SetReadDeadline(time.Time{})
+					c.rc.takeover(nc, buf)
+					return
+				}
 				if c.blk == nil {
 					break
 				}
@@ -313,7 +321,7 @@ func (s *Server) processInput(c *Client, buf []byte) int {
 	// clock per event-loop iteration too); commands see it as their time.
 	c.batchNow = nowMs()
 	defer func() { c.batchNow = 0 }()
-	for pos < len(buf) && !c.closing && c.blk == nil {
+	for pos < len(buf) && !c.closing && c.blk == nil && c.rc.takeover == nil {
 		lim := resp.Limits{MaxBulkLen: s.protoMaxBulkLen.Load(), Unauthenticated: !c.Authed}
 		args, n, err := resp.ParseResume(buf[pos:], lim, c.argvBuf, &c.parse)
 		if err == resp.ErrIncomplete {

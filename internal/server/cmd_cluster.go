@@ -112,6 +112,8 @@ func (s *Server) initCluster() error {
 		AnnounceIP: cfg.ClusterAnnounceIP,
 		Hostname:   cfg.ClusterAnnounceHostname,
 		Settings:   s.clusterSettings,
+		ReplOffset: s.ReplOffset,
+		ReplLink:   s.replLink,
 		Log:        s.Log,
 	})
 	if err != nil {
@@ -126,9 +128,11 @@ func (s *Server) initCluster() error {
 		OnPublish:    func(ch, msg []byte, shard bool) { s.Publish(nil, ch, msg, shard) },
 		OnLostSlots:  func(lost []int) { s.dropShardSlots(nil, lost) },
 		OnDeleteKeys: s.deleteKeysInSlots,
-		OnSetMaster: func(id, ip string, port int) {
-			s.Log.Info().Str("master", id).Msg("Replication from " + ip + ":" + strconv.Itoa(port) + " is not implemented yet")
-		},
+		// CLUSTER REPLICATE, a failover that demoted this node, or a
+		// replica whose master changed: replicate from ip:port.
+		OnSetMaster: func(id, ip string, port int) { s.replicaOf(ip, port) },
+		// This node won an election (or was told to take over).
+		OnUnsetMaster: s.replicaOfNoOne,
 		// A manual failover pauses client writes with CLIENT PAUSE WRITE's
 		// machinery (cluster-behaviour.md §8).
 		OnPauseWrites:   func(until int64) { s.pauseClients(pauseWrite, until) },

@@ -85,6 +85,7 @@ func cmdConfigSet(c *Ctx) {
 func (s *Server) applyConfig(res *config.SetResult) error {
 	defer s.refreshEncodingLimits()
 	defer s.refreshOutputLimits()
+	defer s.refreshReplSettings()
 	s.protoMaxBulkLen.Store(s.Cfg.ProtoMaxBulkLen)
 	s.queryBufLimit.Store(s.Cfg.ClientQueryBufferLimit)
 	for _, name := range res.Changed {

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/redcluster/redcluster/internal/replication"
 	"github.com/redcluster/redcluster/internal/resp"
 	"github.com/redcluster/redcluster/internal/slots"
 	"github.com/redcluster/redcluster/internal/store"
@@ -192,6 +193,15 @@ type Ctx struct {
 	allLocked bool
 	// inExec is set for commands run by EXEC: blocking commands must not block.
 	inExec bool
+	// master is set for commands of the replication stream a replica
+	// applies: keys are never seen as expired (the master sends DEL).
+	master bool
+	// feeding is set when the command's writes go to a replication stream
+	// (read once, with the slot locks held); propSet when the handler
+	// chose what to propagate (props, possibly nothing). repl_prop.go.
+	feeding bool
+	propSet bool
+	props   []replication.Op
 }
 
 // InExec reports whether the command runs inside EXEC.
@@ -242,12 +252,26 @@ func (c *Ctx) Modified(key []byte) {
 
 // Lookup returns the live object at key (lazy expiry applied); it is
 // Redis's lookupKeyWrite.
-func (c *Ctx) Lookup(key []byte) *store.Object { return c.DB.Lookup(key, c.Now) }
+func (c *Ctx) Lookup(key []byte) *store.Object {
+	if c.master {
+		return c.peekTouch(key)
+	}
+	return c.DB.Lookup(key, c.Now)
+}
+
+// peekTouch is the master client's lookup: an expired key still exists.
+func (c *Ctx) peekTouch(key []byte) *store.Object {
+	o := c.DB.Peek(key)
+	if o != nil {
+		o.LRU = store.LRUClock(c.Now)
+	}
+	return o
+}
 
 // LookupRead is Redis's lookupKeyRead: Lookup that counts a keyspace hit
 // for any existing key (whatever its type) and a miss otherwise.
 func (c *Ctx) LookupRead(key []byte) *store.Object {
-	o := c.DB.Lookup(key, c.Now)
+	o := c.Lookup(key)
 	if o == nil {
 		c.S.Stats.KeyspaceMisses.Add(1)
 	} else {

@@ -71,6 +71,12 @@ func (s *Server) dispatch(c *Client, args [][]byte) {
 		s.reject(c, isExec, resp.ErrOOM)
 		return
 	}
+	if (s.repl.minReplicas.Load() > 0 || s.repl.isReplica.Load()) && isWriteCommand(c, cmd, isExec) {
+		if e := s.replicaWriteRefusal(c, cmd); e != "" {
+			s.reject(c, isExec, e)
+			return
+		}
+	}
 	if c.hasSubscriptions() && c.W.Proto == 2 && !allowedInSubscribedContext(cmd) {
 		s.reject(c, isExec, "ERR Can't execute '"+cmd.FullName()+"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
@@ -96,14 +102,34 @@ func (s *Server) dispatch(c *Client, args [][]byte) {
 // no handler may keep the *Ctx after it returns.
 func (s *Server) call(c *Client, cmd *Command, args [][]byte, slotList []int, now int64) {
 	ctx := &c.ctx
-	*ctx = Ctx{S: s, C: c, Cmd: cmd, Args: args, W: c.W, DB: s.KS.DBs[c.DB], Now: now}
-	if len(slotList) > 0 {
+	*ctx = Ctx{S: s, C: c, Cmd: cmd, Args: args, W: c.W, DB: s.KS.DBs[c.DB], Now: now, master: c.rc.fromMaster}
+	switch {
+	case len(slotList) > 0:
 		s.KS.LockSlots(slotList)
 		ctx.locked = true
+		ctx.feeding = s.feedingNow()
 		cmd.Handler(ctx)
+		if ctx.Dirty > 0 || ctx.propSet {
+			s.propagate(ctx)
+		}
 		s.KS.UnlockSlots(slotList)
-	} else {
+	case cmd.Flags&(FlagWrite|flagAllSlots) == FlagWrite|flagAllSlots:
+		// FLUSHALL, FLUSHDB, SWAPDB: every lock is held until the command
+		// is in the stream, so no write can come between.
+		s.KS.LockAll()
+		ctx.allLocked = true
+		ctx.feeding = s.feedingNow()
 		cmd.Handler(ctx)
+		if ctx.Dirty > 0 || ctx.propSet {
+			s.propagate(ctx)
+		}
+		s.KS.UnlockAll()
+	default:
+		ctx.feeding = s.feedingNow()
+		cmd.Handler(ctx)
+		if ctx.Dirty > 0 || ctx.propSet {
+			s.propagate(ctx)
+		}
 	}
 	c.LastCmd = cmd.FullName()
 	if ctx.Dirty > 0 {

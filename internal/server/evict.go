@@ -189,7 +189,7 @@ func (s *Server) evictionUsed(max int64) int64 {
 // eviction cannot bring it back under.
 func (s *Server) checkMemory() bool {
 	max, policy := s.memoryLimits()
-	if max <= 0 {
+	if max <= 0 || s.replicaIgnoresMaxmemory() {
 		return true
 	}
 	s.sampleMemory(false)
@@ -362,6 +362,7 @@ func (s *Server) evictKey(c evictCandidate, volatile bool) {
 	size := estimateObjectSize(c.key, o)
 	c.db.DeleteSlot(c.slot, c.key)
 	s.touchWatchedString(c.db.ID, c.key)
+	s.feedDeletion(c.db.ID, c.key)
 	s.KS.Unlock(c.slot)
 	s.evict.freed.Add(size)
 	s.Stats.EvictedKeys.Add(1)
@@ -400,7 +401,7 @@ func estimateObjectSize(key string, o *store.Object) int64 {
 func (s *Server) memoryCron() {
 	s.sampleMemory(true)
 	max, policy := s.memoryLimits()
-	if max <= 0 {
+	if max <= 0 || s.replicaIgnoresMaxmemory() {
 		return
 	}
 	// Like Redis's eviction timer, keep going in passes while they make

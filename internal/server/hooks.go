@@ -42,7 +42,8 @@ func (s *Server) cron() {
 	// CLIENT PAUSE WRITE stops active expiry and eviction, as in Redis;
 	// DEBUG SET-ACTIVE-EXPIRE 0 stops active expiry.
 	paused := s.WritesPaused()
-	if s.ActiveExpireEnabled() && !paused {
+	// A replica leaves expiry to its master, which sends DELs.
+	if s.ActiveExpireEnabled() && !paused && !s.IsReplica() {
 		s.activeExpireCycle()
 	}
 	if !paused {

@@ -615,23 +615,6 @@ func (s *Server) infoStats(ib *infoBuf) {
 	ib.int("reply_buffer_expands", 0)
 }
 
-func (s *Server) infoReplication(ib *infoBuf) {
-	s.cfgMu.RLock()
-	backlog := s.Cfg.ReplBacklogSize
-	s.cfgMu.RUnlock()
-	ib.str("role", "master")
-	ib.int("connected_slaves", 0)
-	ib.str("master_failover_state", "no-failover")
-	ib.str("master_replid", s.ReplID())
-	ib.str("master_replid2", strings.Repeat("0", 40))
-	ib.int("master_repl_offset", 0)
-	ib.int("second_repl_offset", -1)
-	ib.int("repl_backlog_active", 0)
-	ib.int("repl_backlog_size", backlog)
-	ib.int("repl_backlog_first_byte_offset", 0)
-	ib.int("repl_backlog_histlen", 0)
-}
-
 func rusageTime(tv syscall.Timeval) string {
 	return fmt.Sprintf("%d.%06d", tv.Sec, tv.Usec)
 }

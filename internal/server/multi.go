@@ -261,6 +261,7 @@ func cmdExec(c *Ctx) {
 	for _, q := range queue {
 		s.callLocked(cl, q.cmd, q.args, all)
 	}
+	s.feedExec(cl)
 	if all {
 		s.KS.UnlockAll()
 	} else {
@@ -271,8 +272,12 @@ func cmdExec(c *Ctx) {
 
 // callLocked runs a queued command inside EXEC, whose locks are held.
 func (s *Server) callLocked(c *Client, cmd *Command, args [][]byte, allLocked bool) {
-	ctx := Ctx{S: s, C: c, Cmd: cmd, Args: args, W: c.W, DB: s.KS.DBs[c.DB], Now: nowMs(), locked: true, allLocked: allLocked, inExec: true}
+	ctx := Ctx{S: s, C: c, Cmd: cmd, Args: args, W: c.W, DB: s.KS.DBs[c.DB], Now: nowMs(), locked: true, allLocked: allLocked, inExec: true,
+		master: c.rc.fromMaster, feeding: s.feedingNow()}
 	cmd.Handler(&ctx)
+	if ctx.Dirty > 0 || ctx.propSet {
+		s.propagate(&ctx)
+	}
 	if ctx.Dirty > 0 {
 		s.Stats.Dirty.Add(int64(ctx.Dirty))
 	}

@@ -54,6 +54,8 @@ type Server struct {
 	activeExpire expireState
 	// blocking holds the clients blocked on keys (blocking.go).
 	blocking blockRegistry
+	// repl is the replication state (repl.go).
+	repl replState
 
 	Stats     Stats
 	startTime time.Time
@@ -92,6 +94,7 @@ func New(cfg *config.Config, log zerolog.Logger) *Server {
 	s.KS.Hooks.Expired = func(db int, key string) {
 		s.Stats.ExpiredKeys.Add(1)
 		s.touchWatchedString(db, key)
+		s.feedDeletion(db, key)
 	}
 	s.KS.Hooks.Added = s.keyAdded
 	s.protoMaxBulkLen.Store(cfg.ProtoMaxBulkLen)
@@ -99,6 +102,7 @@ func New(cfg *config.Config, log zerolog.Logger) *Server {
 	s.refreshOutputLimits()
 	s.refreshEncodingLimits()
 	s.Cmds = buildTable()
+	s.initReplication()
 	if cfg.ClusterEnabled {
 		s.startErr = s.initCluster()
 	}
@@ -177,6 +181,7 @@ func (s *Server) Addr() net.Addr { return s.listeners[0].Addr() }
 func (s *Server) Serve() {
 	s.startCron()
 	s.startCluster()
+	s.replicaOfFromConfig()
 	for _, ln := range s.listeners {
 		s.wg.Add(1)
 		go func(ln net.Listener) {
@@ -218,6 +223,7 @@ func (s *Server) Close() {
 			c.nc.Close()
 		}
 		s.clientsMu.Unlock()
+		s.closeReplication()
 		s.wg.Wait()
 	})
 }

@@ -16,6 +16,7 @@ func buildTable() Table {
 		configCommands(),
 		pubsubCommands(),
 		clusterCommands(),
+		replicationCommands(),
 	} {
 		t.Add(group...)
 	}

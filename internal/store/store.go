@@ -125,6 +125,44 @@ type Keyspace struct {
 	Hooks Hooks
 	// Now returns the current Unix time in ms; tests may replace it.
 	Now func() int64
+	// keepExpired is set on a replica: a lookup of a key whose TTL passed
+	// answers "no such key" but leaves the key in place, because only the
+	// master deletes keys (it sends DEL); replication.md, "expiry".
+	keepExpired atomic.Bool
+}
+
+// SetKeepExpired turns replica-style expiry on (lookups hide expired keys
+// without deleting them) or off.
+func (ks *Keyspace) SetKeepExpired(on bool) { ks.keepExpired.Store(on) }
+
+// KeepExpired reports whether replica-style expiry is on.
+func (ks *Keyspace) KeepExpired() bool { return ks.keepExpired.Load() }
+
+// SwapContents exchanges the data of every database of ks with the same
+// database of other (a replica swaps in the keyspace loaded by a full
+// synchronization). The caller holds every slot lock of ks; other must
+// not be in use. Hooks and locks stay with their keyspace.
+func (ks *Keyspace) SwapContents(other *Keyspace) {
+	for i := range min(len(ks.DBs), len(other.DBs)) {
+		swapDBData(ks.DBs[i], other.DBs[i])
+	}
+}
+
+// swapDBData exchanges the dictionaries and counters of two databases.
+func swapDBData(da, db *DB) {
+	da.dicts, db.dicts = db.dicts, da.dicts
+	da.vol, db.vol = db.vol, da.vol
+	for i := range da.volSlots {
+		wa, wb := da.volSlots[i].Load(), db.volSlots[i].Load()
+		da.volSlots[i].Store(wb)
+		db.volSlots[i].Store(wa)
+	}
+	ka, kb := da.keys.Load(), db.keys.Load()
+	da.keys.Store(kb)
+	db.keys.Store(ka)
+	ea, eb := da.expires.Load(), db.expires.Load()
+	da.expires.Store(eb)
+	db.expires.Store(ea)
 }
 
 // NewKeyspace returns a keyspace with n empty databases.
@@ -175,20 +213,7 @@ func (ks *Keyspace) UnlockAll() {
 // SwapDB exchanges the contents of databases a and b. The caller holds
 // every slot lock.
 func (ks *Keyspace) SwapDB(a, b int) {
-	da, db := ks.DBs[a], ks.DBs[b]
-	da.dicts, db.dicts = db.dicts, da.dicts
-	da.vol, db.vol = db.vol, da.vol
-	for i := range da.volSlots {
-		wa, wb := da.volSlots[i].Load(), db.volSlots[i].Load()
-		da.volSlots[i].Store(wb)
-		db.volSlots[i].Store(wa)
-	}
-	ka, kb := da.keys.Load(), db.keys.Load()
-	da.keys.Store(kb)
-	db.keys.Store(ka)
-	ea, eb := da.expires.Load(), db.expires.Load()
-	da.expires.Store(eb)
-	db.expires.Store(ea)
+	swapDBData(ks.DBs[a], ks.DBs[b])
 }
 
 // DB is one numbered database: a dictionary per slot and, per slot, the
@@ -254,7 +279,9 @@ func (db *DB) Lookup(key []byte, now int64) *Object {
 	}
 	o := g.vals[i]
 	if o.Expire != 0 && o.Expire <= now {
-		db.expireAt(slot, g, i, h)
+		if !db.ks.keepExpired.Load() {
+			db.expireAt(slot, g, i, h)
+		}
 		return nil
 	}
 	o.LRU = LRUClock(now)
@@ -271,7 +298,9 @@ func (db *DB) LookupSlot(slot int, key string, now int64) *Object {
 	}
 	o := g.vals[i]
 	if o.Expire != 0 && o.Expire <= now {
-		db.expireAt(slot, g, i, h)
+		if !db.ks.keepExpired.Load() {
+			db.expireAt(slot, g, i, h)
+		}
 		return nil
 	}
 	return o

@@ -1,0 +1,571 @@
+package server
+
+// Replication wiring: the node's replication.Master (its replication IDs,
+// offset, backlog and attached replicas) and replication.Replica (the link
+// to its own master), the snapshot that feeds full synchronizations, and
+// the Dataset through which a replica loads and applies its master's data.
+// The protocol itself lives in internal/replication; see its doc.go and
+// ../shared/docs/replication.md.
+
+import (
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redcluster/redcluster/internal/failover"
+	"github.com/redcluster/redcluster/internal/rdb"
+	"github.com/redcluster/redcluster/internal/replication"
+	"github.com/redcluster/redcluster/internal/resp"
+	"github.com/redcluster/redcluster/internal/slots"
+	"github.com/redcluster/redcluster/internal/store"
+)
+
+// replState is the server's replication state.
+type replState struct {
+	master  *replication.Master
+	replica *replication.Replica
+	// mclient executes the master's command stream on a replica.
+	mclient *Client
+	// staging is the keyspace a full synchronization loads into.
+	staging *store.Keyspace
+	// mu orders role changes (REPLICAOF, CLUSTER REPLICATE, failover).
+	mu         sync.Mutex
+	masterHost string
+	masterPort int
+	// warnedTypes are the RDB types a replica could not load (streams,
+	// modules): logged once each.
+	warnedTypes map[rdb.Kind]bool
+	// isReplica mirrors the role and minReplicas min-replicas-to-write for
+	// the per-command checks of dispatch.
+	isReplica   atomic.Bool
+	minReplicas atomic.Int64
+}
+
+// initReplication builds the Master and Replica from the configuration.
+func (s *Server) initReplication() {
+	s.repl.master = replication.NewMaster(s.masterConfig(), s.snapshot, s.Log)
+	s.repl.replica = replication.NewReplica(s.replicaConfig())
+	s.repl.minReplicas.Store(int64(s.Cfg.MinReplicasToWrite))
+	s.repl.mclient = &Client{ID: -1, W: resp.NewWriter(), Authed: true, srv: s, Created: time.Now()}
+	s.repl.mclient.rc.fromMaster = true
+}
+
+// masterConfig maps the configuration to the master-side settings. The
+// caller holds cfgMu or runs before the server starts.
+func (s *Server) masterConfig() replication.MasterConfig {
+	cfg := s.Cfg
+	mc := replication.DefaultMasterConfig()
+	mc.BacklogSize = int(cfg.ReplBacklogSize)
+	mc.BacklogTTL = time.Duration(cfg.ReplBacklogTTL) * time.Second
+	mc.Diskless = cfg.ReplDisklessSync
+	mc.PingPeriod = time.Duration(cfg.ReplPingReplicaPeriod) * time.Second
+	mc.Timeout = time.Duration(cfg.ReplTimeout) * time.Second
+	lim := cfg.ClientOutputBufferLimit[1]
+	mc.HardLimit, mc.SoftLimit = int64(lim.Hard), int64(lim.Soft)
+	mc.SoftDuration = time.Duration(lim.SoftSeconds) * time.Second
+	mc.TempDir = "."
+	mc.PingPaused = s.WritesPaused
+	return mc
+}
+
+// refreshReplSettings applies CONFIG SET changes of the replication
+// options. The caller holds cfgMu for writing.
+func (s *Server) refreshReplSettings() {
+	s.repl.minReplicas.Store(int64(s.Cfg.MinReplicasToWrite))
+	s.repl.master.SetConfig(s.masterConfig())
+}
+
+// replicaConfig maps the configuration to the replica-side settings.
+func (s *Server) replicaConfig() replication.ReplicaConfig {
+	cfg := s.Cfg
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	port := cfg.Port
+	if cfg.ReplicaAnnouncePort != 0 {
+		port = cfg.ReplicaAnnouncePort
+	}
+	return replication.ReplicaConfig{
+		Master:        s.repl.master,
+		Dataset:       (*serverDataset)(s),
+		Databases:     cfg.Databases,
+		MasterUser:    cfg.MasterUser,
+		MasterAuth:    cfg.MasterAuth,
+		ListeningPort: port,
+		AnnounceIP:    cfg.ReplicaAnnounceIP,
+		Timeout:       time.Duration(cfg.ReplTimeout) * time.Second,
+		Log:           s.Log,
+	}
+}
+
+// closeReplication stops the replication goroutines (shutdown).
+func (s *Server) closeReplication() {
+	if s.repl.replica != nil {
+		s.repl.replica.Close()
+	}
+	if s.repl.master != nil {
+		s.repl.master.Close()
+	}
+}
+
+// IsReplica reports whether the node replicates from a master.
+func (s *Server) IsReplica() bool { return s.repl.isReplica.Load() }
+
+// ReplOffset is the replication offset the cluster bus announces: the
+// processed offset on a replica, master_repl_offset on a master.
+func (s *Server) ReplOffset() int64 {
+	if s.IsReplica() {
+		return s.repl.replica.Offset()
+	}
+	return s.repl.master.Offset()
+}
+
+// replLink describes the link to the master for the cluster's data-age
+// check (cluster-behaviour.md §5.1).
+func (s *Server) replLink() failover.ReplLink {
+	ri := s.repl.replica.Info()
+	now := time.Now().UnixMilli()
+	l := failover.ReplLink{Up: ri.LinkUp}
+	if ri.LinkUp {
+		l.LastInteraction = now - ri.LastIOSecondsAgo*1000
+	} else if ri.LinkDownSinceSeconds >= 0 {
+		l.DownSince = now - ri.LinkDownSinceSeconds*1000
+	}
+	return l
+}
+
+// replicaOf makes the node a replica of host:port (REPLICAOF, CLUSTER
+// REPLICATE, a failover that demotes it). It reports false when it
+// already replicates from that master.
+func (s *Server) replicaOf(host string, port int) bool {
+	s.repl.mu.Lock()
+	defer s.repl.mu.Unlock()
+	if s.IsReplica() && s.repl.masterHost == host && s.repl.masterPort == port {
+		return false
+	}
+	s.repl.masterHost, s.repl.masterPort = host, port
+	s.KS.SetKeepExpired(true)
+	s.repl.isReplica.Store(true)
+	s.repl.replica.SetConfig(s.replicaConfig())
+	s.repl.replica.SetMaster(host, port)
+	return true
+}
+
+// replicaOfNoOne promotes the node to a master (REPLICAOF NO ONE, a won
+// election): the replication ID moves to replid2 so that the other
+// replicas of the old master can continue partially from this node.
+func (s *Server) replicaOfNoOne() {
+	s.repl.mu.Lock()
+	defer s.repl.mu.Unlock()
+	if !s.IsReplica() {
+		return
+	}
+	s.repl.replica.UnsetMaster()
+	s.repl.isReplica.Store(false)
+	s.repl.masterHost, s.repl.masterPort = "", 0
+	s.KS.SetKeepExpired(false)
+	s.Log.Info().Msg("MASTER MODE enabled")
+}
+
+// snapshotConfig is the encoding configuration of our RDBs.
+func (s *Server) rdbOptions() *rdb.EncoderOptions {
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	cfg := s.Cfg
+	c := rdb.DefaultConfig()
+	c.HashMaxListpackEntries = int(min(cfg.HashMaxListpackEntries, 1<<30))
+	c.HashMaxListpackValue = int(min(cfg.HashMaxListpackValue, 1<<30))
+	c.ZSetMaxListpackEntries = int(min(cfg.ZsetMaxListpackEntries, 1<<30))
+	c.ZSetMaxListpackValue = int(min(cfg.ZsetMaxListpackValue, 1<<30))
+	c.SetMaxIntsetEntries = int(min(cfg.SetMaxIntsetEntries, 1<<30))
+	return &rdb.EncoderOptions{Config: &c, NoCompression: !cfg.RDBCompression, NoChecksum: !cfg.RDBChecksum}
+}
+
+// snapshot writes an RDB of the whole dataset (replication.SnapshotFunc).
+// Without fork, consistency comes from the slot locks: every lock is taken,
+// the snapshot point is marked (Begin), and then the slots are encoded in
+// order, each released as soon as it is written out. A command that
+// changes a slot already released is fed to the stream after the point;
+// one that needs a slot not yet written waits for it. Writes stall at most
+// for the time it takes to encode the slots before theirs.
+func (s *Server) snapshot(w io.Writer, req *replication.SnapshotRequest) error {
+	var info *rdb.ReplInfo
+	return s.writeRDB(w, func() *rdb.ReplInfo {
+		info = req.Begin()
+		return info
+	}, req.ExcludeData)
+}
+
+// writeRDB is the snapshot algorithm shared by replication and SAVE: begin
+// runs under every slot lock and returns the replication info of the
+// header (nil for none).
+func (s *Server) writeRDB(w io.Writer, begin func() *rdb.ReplInfo, noData bool) (err error) {
+	opts := s.rdbOptions()
+	// The slots are encoded into mem under their lock and copied to w
+	// after it is released, so a slow reader never holds a lock.
+	mem := &memWriter{}
+	enc := rdb.NewEncoder(mem, opts)
+	s.KS.LockAll()
+	next := 0 // the first slot still locked
+	defer func() {
+		for ; next < slots.Count; next++ {
+			s.KS.Unlock(next)
+		}
+	}()
+	info := begin()
+	dbs := s.KS.DBs
+	keys := make([]uint64, len(dbs))
+	expires := make([]uint64, len(dbs))
+	for i, db := range dbs {
+		keys[i], expires[i] = uint64(db.Size()), uint64(db.ExpiresCount())
+	}
+	if err := enc.WriteHeader(&rdb.Header{Repl: info}); err != nil {
+		return err
+	}
+	started := make([]bool, len(dbs))
+	cur := -1
+	var ent rdb.Entry
+	now := nowMs()
+	for slot := 0; slot < slots.Count; slot++ {
+		if !noData {
+			for i, db := range dbs {
+				if db.SlotSize(slot) == 0 {
+					continue
+				}
+				if !started[i] {
+					started[i] = true
+					err = enc.SelectDB(i, keys[i], expires[i])
+				} else if cur != i {
+					err = enc.SwitchDB(i)
+				}
+				cur = i
+				db.ForEachInSlot(slot, func(key string, o *store.Object) bool {
+					if !objectToEntry(o, key, now, &ent) {
+						return true // a type RDB cannot hold: none today
+					}
+					err = enc.WriteEntry(&ent)
+					return err == nil
+				})
+				if err != nil {
+					return err
+				}
+			}
+		}
+		if err = enc.Flush(); err != nil {
+			return err
+		}
+		s.KS.Unlock(slot)
+		next = slot + 1
+		if len(mem.b) > 0 {
+			if _, err = w.Write(mem.b); err != nil {
+				return err
+			}
+			mem.reset()
+		}
+	}
+	if err = enc.Close(); err != nil {
+		return err
+	}
+	_, err = w.Write(mem.b)
+	mem.reset()
+	return err
+}
+
+// memWriter collects the encoder's output between two flushes.
+type memWriter struct{ b []byte }
+
+func (m *memWriter) Write(p []byte) (int, error) {
+	m.b = append(m.b, p...)
+	return len(p), nil
+}
+
+func (m *memWriter) reset() {
+	if cap(m.b) > 4<<20 {
+		m.b = nil
+	} else {
+		m.b = m.b[:0]
+	}
+}
+
+// objectToEntry fills ent with the RDB form of o (false for a type RDB
+// cannot hold). The slices alias o's memory: ent is valid while the slot
+// lock is held.
+func objectToEntry(o *store.Object, key string, now int64, ent *rdb.Entry) bool {
+	*ent = rdb.Entry{Key: []byte(key), ExpireMs: o.Expire, Idle: -1, Freq: -1}
+	if o.LRU != 0 {
+		ent.Idle = max(0, now/1000-int64(o.LRU))
+	}
+	v := &ent.Value
+	switch o.Type {
+	case store.TypeString:
+		v.Kind = rdb.KindString
+		v.Str = o.Bytes()
+	case store.TypeList:
+		l := o.Val.(*store.List)
+		v.Kind = rdb.KindList
+		v.List = make([][]byte, 0, l.Len())
+		it := l.Iter(0, false)
+		for e, ok := it.Next(); ok; e, ok = it.Next() {
+			v.List = append(v.List, e)
+		}
+	case store.TypeHash:
+		h := o.Val.(*store.Hash)
+		v.Kind = rdb.KindHash
+		v.Hash = make([]rdb.FieldValue, 0, h.Len())
+		h.ForEach(func(f, val []byte) bool {
+			v.Hash = append(v.Hash, rdb.FieldValue{Field: f, Value: val})
+			return true
+		})
+	case store.TypeSet:
+		st := o.Val.(*store.Set)
+		v.Kind = rdb.KindSet
+		v.Set = make([][]byte, 0, st.Len())
+		st.ForEach(func(m store.SetMember) bool {
+			v.Set = append(v.Set, m.AppendTo(nil))
+			return true
+		})
+	case store.TypeZSet:
+		z := o.Val.(*store.ZSet)
+		v.Kind = rdb.KindZSet
+		v.ZSet = make([]rdb.ScoredMember, 0, z.Len())
+		z.ForEach(func(m []byte, score float64) bool {
+			v.ZSet = append(v.ZSet, rdb.ScoredMember{Member: m, Score: score})
+			return true
+		})
+	default:
+		return false
+	}
+	return true
+}
+
+// entryToObject builds a keyspace object from a decoded RDB value; ok is
+// false for a type redcluster does not hold (streams, modules).
+func (s *Server) entryToObject(e *rdb.Entry) (o *store.Object, ok bool) {
+	v := &e.Value
+	switch v.Kind {
+	case rdb.KindString:
+		o = store.NewString(v.Str)
+	case rdb.KindList:
+		l := store.NewList()
+		l.PushMany(v.List, false)
+		o = &store.Object{Type: store.TypeList, Val: l}
+	case rdb.KindHash:
+		lim := s.collLimits()
+		h := store.NewHash()
+		for _, fv := range v.Hash {
+			h.Set(fv.Field, fv.Value, lim)
+		}
+		o = &store.Object{Type: store.TypeHash, Val: h}
+	case rdb.KindSet:
+		lim := s.collLimits()
+		st := store.NewSet()
+		for _, m := range v.Set {
+			st.Add(m, lim)
+		}
+		o = &store.Object{Type: store.TypeSet, Val: st}
+	case rdb.KindZSet:
+		lim := s.zsetLimits()
+		z := store.NewZSetFor(len(v.ZSet), lim)
+		for _, m := range v.ZSet {
+			z.Add(m.Member, m.Score, 0, lim)
+		}
+		o = &store.Object{Type: store.TypeZSet, Val: z}
+	default:
+		return nil, false
+	}
+	o.Expire = e.ExpireMs
+	o.LRU = store.LRUClock(nowMs())
+	if e.Idle > 0 {
+		o.LRU = uint32(max(0, nowMs()/1000-e.Idle))
+	}
+	return o, true
+}
+
+// collLimits returns the hash and set encoding thresholds.
+func (s *Server) collLimits() store.Limits {
+	if l := s.encLimits.Load(); l != nil {
+		return *l
+	}
+	return store.DefaultLimits()
+}
+
+// zsetLimits returns zset-max-listpack-entries and -value.
+func (s *Server) zsetLimits() store.ZSetLimits {
+	s.cfgMu.RLock()
+	e, v := s.Cfg.ZsetMaxListpackEntries, s.Cfg.ZsetMaxListpackValue
+	s.cfgMu.RUnlock()
+	const maxInt = int64(^uint(0) >> 1)
+	return store.ZSetLimits{MaxListpackEntries: int(min(e, maxInt)), MaxListpackValue: int(min(v, maxInt))}
+}
+
+// serverDataset is the Server seen as a replication.Dataset.
+type serverDataset Server
+
+// BeginFullSync starts a staging keyspace.
+func (d *serverDataset) BeginFullSync() error {
+	s := (*Server)(d)
+	s.repl.staging = store.NewKeyspace(len(s.KS.DBs), nowMs)
+	return nil
+}
+
+// LoadFunction ignores function libraries: redcluster has no scripting.
+func (d *serverDataset) LoadFunction(code []byte) error {
+	(*Server)(d).Log.Warn().Msg("MASTER sent a function library: functions are not supported, skipped")
+	return nil
+}
+
+// LoadEntry adds one key to the staging keyspace.
+func (d *serverDataset) LoadEntry(e *rdb.Entry) error {
+	s := (*Server)(d)
+	if e.DB < 0 || e.DB >= len(s.repl.staging.DBs) {
+		return errString("DB index out of range in RDB: " + strconv.Itoa(e.DB))
+	}
+	o, ok := s.entryToObject(e)
+	if !ok {
+		s.warnType(e.Value.Kind)
+		return nil
+	}
+	db := s.repl.staging.DBs[e.DB]
+	db.SetSlot(slots.KeySlot(e.Key), string(e.Key), o)
+	return nil
+}
+
+func (s *Server) warnType(k rdb.Kind) {
+	if s.repl.warnedTypes == nil {
+		s.repl.warnedTypes = map[rdb.Kind]bool{}
+	}
+	if !s.repl.warnedTypes[k] {
+		s.repl.warnedTypes[k] = true
+		s.Log.Warn().Msgf("RDB holds keys of type %s, which redcluster does not support: skipped", k)
+	}
+}
+
+// EndFullSync swaps the loaded keyspace in (ok) or drops it.
+func (d *serverDataset) EndFullSync(ok bool) error {
+	s := (*Server)(d)
+	staging := s.repl.staging
+	s.repl.staging = nil
+	if !ok || staging == nil {
+		return nil
+	}
+	s.KS.LockAll()
+	for i := range s.KS.DBs {
+		s.touchWatchedOnSwap(i, -1, nowMs())
+	}
+	s.KS.SwapContents(staging)
+	s.KS.UnlockAll()
+	// Clients blocked on keys are tried again: the new data may hold them.
+	s.wakeAllBlocked()
+	return nil
+}
+
+// wakeAllBlocked marks every key a client waits on as ready (serving
+// checks that it exists and has the right type), after the keyspace was
+// replaced wholesale.
+func (s *Server) wakeAllBlocked() {
+	r := &s.blocking
+	if r.count.Load() == 0 {
+		return
+	}
+	r.mu.Lock()
+	for bk := range r.byKey {
+		if _, queued := r.readySet[bk]; !queued {
+			r.readySet[bk] = struct{}{}
+			r.ready = append(r.ready, bk)
+		}
+	}
+	r.readyN.Store(int64(len(r.ready)))
+	r.mu.Unlock()
+}
+
+// Apply runs one command of the master's stream.
+func (d *serverDataset) Apply(db int, args [][]byte) {
+	(*Server)(d).applyFromMaster(db, args)
+}
+
+// ApplyTx runs a MULTI/EXEC block of the stream.
+func (d *serverDataset) ApplyTx(ops []replication.Op) {
+	s := (*Server)(d)
+	s.KS.LockAll()
+	mc := s.repl.mclient
+	for _, op := range ops {
+		cmd := s.lookupStreamCommand(op.Args)
+		if cmd == nil {
+			continue
+		}
+		mc.DB = op.DB
+		s.callLocked(mc, cmd, op.Args, true)
+		mc.W.Reset()
+	}
+	s.KS.UnlockAll()
+	s.afterCommand(&mc.ctx)
+}
+
+// lookupStreamCommand resolves a command of the stream; nil (logged) when
+// unknown or with a wrong number of arguments.
+func (s *Server) lookupStreamCommand(args [][]byte) *Command {
+	if len(args) == 0 {
+		return nil
+	}
+	cmd := s.Cmds.Lookup(args[0])
+	if cmd != nil && cmd.Subs != nil && len(args) >= 2 {
+		cmd = cmd.Subs[lowerASCII(args[1])]
+	}
+	if cmd == nil || (cmd.Arity > 0 && cmd.Arity != len(args)) || len(args) < -cmd.Arity {
+		s.Log.Warn().Str("command", truncate(string(args[0]), 64)).Msg("command from MASTER unknown or with a wrong number of arguments: skipped")
+		return nil
+	}
+	return cmd
+}
+
+// applyFromMaster executes a command of the stream: no reply, no checks of
+// replica-read-only, memory or cluster routing, keys never seen as
+// expired (the master sends DEL).
+func (s *Server) applyFromMaster(db int, args [][]byte) {
+	cmd := s.lookupStreamCommand(args)
+	if cmd == nil {
+		return
+	}
+	mc := s.repl.mclient
+	if db >= 0 && db < len(s.KS.DBs) {
+		mc.DB = db
+	}
+	slotList, _ := keySlots(cmd, args, mc.posBuf[:], mc.slotBuf[:])
+	s.Stats.Commands.Add(1)
+	s.call(mc, cmd, args, slotList, nowMs())
+	mc.W.Reset()
+}
+
+func lowerASCII(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return string(out)
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+// takeOver hands the connection to a replication goroutine (SYNC/PSYNC):
+// the client loop calls it after writing the pending replies, with the
+// input not yet processed, and ends when it returns.
+type takeOver func(nc net.Conn, pending []byte)
+
+// replicaIgnoresMaxmemory reports whether maxmemory is not enforced: on a
+// replica with replica-ignore-maxmemory yes (the default), eviction is the
+// master's business (its DELs arrive through the stream).
+func (s *Server) replicaIgnoresMaxmemory() bool {
+	if !s.IsReplica() {
+		return false
+	}
+	s.cfgMu.RLock()
+	defer s.cfgMu.RUnlock()
+	return s.Cfg.ReplicaIgnoreMaxmemory
+}
