@@ -36,6 +36,9 @@ func clientTypeByName(name string) int {
 
 // clientType classifies a connection from its published state.
 func clientType(p *connPub) int {
+	if p.replica {
+		return clientTypeReplica
+	}
 	if p.sub+p.psub+p.ssub > 0 {
 		return clientTypePubSub
 	}
@@ -215,6 +218,9 @@ func (cl *Client) socketFD() int {
 func (s *Server) appendClientInfo(b []byte, cl *Client, self *Ctx, now int64) []byte {
 	p := cl.readPub()
 	flags := make([]byte, 0, 8)
+	if p.replica {
+		flags = append(flags, 'S')
+	}
 	if p.sub+p.psub+p.ssub > 0 {
 		flags = append(flags, 'P')
 	}

@@ -83,6 +83,7 @@ type connPub struct {
 	readOnly        bool
 	noEvict         bool
 	inited          bool
+	replica         bool // the connection became a replica link (SYNC/PSYNC)
 }
 
 // snapshotPub computes the current publishable state; only the
@@ -90,7 +91,7 @@ type connPub struct {
 func (c *Client) snapshotPub(prev *connPub) connPub {
 	p := connPub{name: c.Name, db: c.DB, resp: c.W.Proto, multi: -1,
 		sub: int(c.nsub[kindChannel].Load()), psub: int(c.nsub[kindPattern].Load()), ssub: int(c.nsub[kindShard].Load()),
-		readOnly: c.ReadOnly, noEvict: c.NoEvict, inited: true}
+		readOnly: c.ReadOnly, noEvict: c.NoEvict, inited: true, replica: c.rc.takeover != nil}
 	if c.InMulti {
 		p.multi = len(c.Queue)
 		switch {
@@ -127,7 +128,7 @@ func (c *Client) publishConn() {
 	if p.inited && p.db == c.DB && p.multi == multi && p.resp == c.W.Proto && p.name == c.Name &&
 		p.sub == int(c.nsub[kindChannel].Load()) && p.psub == int(c.nsub[kindPattern].Load()) &&
 		p.ssub == int(c.nsub[kindShard].Load()) &&
-		p.readOnly == c.ReadOnly && p.noEvict == c.NoEvict {
+		p.readOnly == c.ReadOnly && p.noEvict == c.NoEvict && p.replica == (c.rc.takeover != nil) {
 		return
 	}
 	c.republishConn()

@@ -1,0 +1,213 @@
+package server
+
+import (
+	"fmt"
+	"math/rand"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/redcluster/redcluster/internal/config"
+	"github.com/redcluster/redcluster/internal/testutil"
+)
+
+// replicaOfTest makes r a replica of m and waits for the link to be up.
+func replicaOfTest(t *testing.T, m, r *Server) *testutil.Conn {
+	t.Helper()
+	rc := testDial(t, r)
+	host, port := splitHostPort(t, m.Addr().String())
+	require.Equal(t, "+OK\r\n", testDo(t, rc, "REPLICAOF", host, port))
+	waitInfoField(t, rc, "master_link_status", "up")
+	return rc
+}
+
+func splitHostPort(t *testing.T, addr string) (string, string) {
+	i := strings.LastIndexByte(addr, ':')
+	require.Positive(t, i)
+	return addr[:i], addr[i+1:]
+}
+
+// infoField reads one field of INFO (all sections) over c.
+func infoField(t *testing.T, c *testutil.Conn, field string) string {
+	t.Helper()
+	raw := testDo(t, c, "INFO", "everything")
+	for _, line := range strings.Split(raw, "\r\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// waitInfoField polls INFO until field has the wanted value.
+func waitInfoField(t *testing.T, c *testutil.Conn, field, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got := infoField(t, c, field)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("INFO %s = %q, want %q", field, got, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitCaughtUp polls until the replica processed everything the master
+// propagated.
+func waitCaughtUp(t *testing.T, mc, rc *testutil.Conn) {
+	t.Helper()
+	want := infoField(t, mc, "master_repl_offset")
+	waitInfoField(t, rc, "slave_repl_offset", want)
+}
+
+// TestReplicaFullSyncUnderWrites: a replica that synchronizes while
+// clients keep writing ends with exactly the master's data. It checks the
+// slot-by-slot snapshot: every write is either in the RDB or in the stream
+// after it, never in both nor in neither (an INCR applied twice or lost
+// shows as a different counter).
+func TestReplicaFullSyncUnderWrites(t *testing.T) {
+	m := testServer(t, nil)
+	r := testServer(t, nil)
+	mc := testDial(t, m)
+	const keys = 3000
+	args := []string{"MSET"}
+	for i := 0; i < keys; i++ {
+		args = append(args, "k"+strconv.Itoa(i), "0")
+	}
+	require.Equal(t, "+OK\r\n", testDo(t, mc, args...))
+
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wc := testDial(t, m)
+		wg.Add(1)
+		go func(seed int64) {
+			defer wg.Done()
+			rng := rand.New(rand.NewSource(seed))
+			for !stop.Load() {
+				k := "k" + strconv.Itoa(rng.Intn(keys))
+				switch rng.Intn(4) {
+				case 0:
+					if _, err := wc.DoStrings("RPUSH", "l"+k, "x"); err != nil {
+						return
+					}
+				default:
+					if _, err := wc.DoStrings("INCR", k); err != nil {
+						return
+					}
+				}
+			}
+		}(int64(w))
+	}
+	rc := replicaOfTest(t, m, r)
+	// Keep writing a little after the sync, through the stream.
+	time.Sleep(100 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	waitCaughtUp(t, mc, rc)
+
+	require.Equal(t, testDo(t, mc, "DBSIZE"), testDo(t, rc, "DBSIZE"))
+	for i := 0; i < keys; i++ {
+		k := "k" + strconv.Itoa(i)
+		require.Equal(t, testDo(t, mc, "GET", k), testDo(t, rc, "GET", k), k)
+		require.Equal(t, testDo(t, mc, "LLEN", "l"+k), testDo(t, rc, "LLEN", "l"+k), "l"+k)
+	}
+	require.Equal(t, "1", infoField(t, mc, "sync_full"))
+}
+
+// TestReplicaReadOnlyAndRole: a replica refuses writes from clients,
+// applies the master's, and both ends report their roles.
+func TestReplicaReadOnlyAndRole(t *testing.T) {
+	m := testServer(t, nil)
+	r := testServer(t, nil)
+	mc := testDial(t, m)
+	rc := replicaOfTest(t, m, r)
+	require.Equal(t, "-READONLY You can't write against a read only replica.\r\n", testDo(t, rc, "SET", "a", "1"))
+	require.Equal(t, "+OK\r\n", testDo(t, mc, "SET", "a", "1"))
+	require.Equal(t, ":1\r\n", testDo(t, mc, "WAIT", "1", "5000"))
+	require.Equal(t, "$1\r\n1\r\n", testDo(t, rc, "GET", "a"))
+	require.True(t, strings.HasPrefix(testDo(t, rc, "ROLE"), "*5\r\n$5\r\nslave\r\n"))
+	require.True(t, strings.HasPrefix(testDo(t, mc, "ROLE"), "*3\r\n$6\r\nmaster\r\n"))
+	require.Equal(t, "slave", infoField(t, rc, "role"))
+	require.Equal(t, "1", infoField(t, mc, "connected_slaves"))
+	// WAIT on a replica is an error; more replicas than exist times out.
+	require.True(t, strings.HasPrefix(testDo(t, rc, "WAIT", "1", "0"), "-ERR WAIT cannot be used with replica instances."))
+	require.Equal(t, ":1\r\n", testDo(t, mc, "WAIT", "2", "50"))
+	// REPLICAOF NO ONE promotes: writes are accepted again.
+	require.Equal(t, "+OK\r\n", testDo(t, rc, "REPLICAOF", "NO", "ONE"))
+	require.Equal(t, "+OK\r\n", testDo(t, rc, "SET", "b", "2"))
+	require.Equal(t, "master", infoField(t, rc, "role"))
+}
+
+// TestReplicaExpiry: a replica hides a key whose TTL passed but keeps it
+// until the master's DEL arrives (replication.md, expiry).
+func TestReplicaExpiry(t *testing.T) {
+	m := testServer(t, func(c *config.Config) { c.EnableDebugCommand = "yes" })
+	r := testServer(t, nil)
+	mc := testDial(t, m)
+	rc := replicaOfTest(t, m, r)
+	require.Equal(t, "+OK\r\n", testDo(t, mc, "DEBUG", "SET-ACTIVE-EXPIRE", "0"))
+	require.Equal(t, "+OK\r\n", testDo(t, mc, "SET", "k", "v", "PX", "30"))
+	waitCaughtUp(t, mc, rc)
+	deadline := time.Now().Add(5 * time.Second)
+	for testDo(t, rc, "GET", "k") != "$-1\r\n" {
+		require.True(t, time.Now().Before(deadline), "key never expired on the replica")
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Still there, awaiting the master's DEL.
+	require.Equal(t, ":1\r\n", testDo(t, rc, "DBSIZE"))
+	// The master's lazy expiry deletes it and propagates DEL.
+	require.Equal(t, "$-1\r\n", testDo(t, mc, "GET", "k"))
+	waitCaughtUp(t, mc, rc)
+	require.Equal(t, ":0\r\n", testDo(t, rc, "DBSIZE"))
+}
+
+// TestReplicaPartialResync: after its link is killed, a replica continues
+// with PSYNC from its offset (+CONTINUE), and gets what it missed.
+func TestReplicaPartialResync(t *testing.T) {
+	m := testServer(t, nil)
+	r := testServer(t, nil)
+	mc := testDial(t, m)
+	rc := replicaOfTest(t, m, r)
+	require.Equal(t, "+OK\r\n", testDo(t, mc, "SET", "a", "1"))
+	waitCaughtUp(t, mc, rc)
+	// Kill the replica link from the master side.
+	require.Equal(t, ":1\r\n", testDo(t, mc, "CLIENT", "KILL", "TYPE", "replica"))
+	require.Equal(t, "+OK\r\n", testDo(t, mc, "SET", "b", "2"))
+	waitInfoField(t, mc, "sync_partial_ok", "1")
+	waitCaughtUp(t, mc, rc)
+	require.Equal(t, "$1\r\n2\r\n", testDo(t, rc, "GET", "b"))
+	require.Equal(t, "1", infoField(t, mc, "sync_full"))
+}
+
+// TestWriteRefusals: min-replicas-to-write refuses writes on a master
+// without enough good replicas, inside MULTI too (EXECABORT).
+func TestWriteRefusals(t *testing.T) {
+	m := testServer(t, func(c *config.Config) { c.MinReplicasToWrite = 1 })
+	mc := testDial(t, m)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"SET", "a", "1"}, "-NOREPLICAS Not enough good replicas to write.\r\n"},
+		{[]string{"GET", "a"}, "$-1\r\n"},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"INCR", "a"}, "-NOREPLICAS Not enough good replicas to write.\r\n"},
+		{[]string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors.\r\n"},
+		{[]string{"WAIT", "0", "0"}, ":0\r\n"},
+		{[]string{"WAIT", "1", "-1"}, "-ERR timeout is negative\r\n"},
+		{[]string{"WAIT", "x", "0"}, "-ERR value is not an integer or out of range\r\n"},
+		{[]string{"WAIT", "1", "x"}, "-ERR timeout is not an integer or out of range\r\n"},
+	}
+	for i, tc := range cases {
+		require.Equal(t, tc.want, testDo(t, mc, tc.args...), fmt.Sprint(i, tc.args))
+	}
+}
