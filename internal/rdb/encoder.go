@@ -230,3 +230,23 @@ func (e *Encoder) Flush() error {
 	e.w.flush()
 	return e.w.err
 }
+
+// NewFragmentEncoder returns an encoder for a run of entries without
+// header or trailer (SwitchDB, SelectDB and WriteEntry, then Flush), whose
+// bytes a whole-file Encoder inserts with WriteRaw: a snapshot encodes
+// parts of the keyspace in any order and writes them out in its own.
+func NewFragmentEncoder(w io.Writer, opts *EncoderOptions) *Encoder {
+	e := NewEncoder(w, opts)
+	e.state = 1
+	return e
+}
+
+// WriteRaw inserts bytes produced by a fragment encoder with the same
+// options (they count in the checksum).
+func (e *Encoder) WriteRaw(p []byte) error {
+	if err := e.ready(); err != nil {
+		return err
+	}
+	e.w.write(p)
+	return e.w.err
+}

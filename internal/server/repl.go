@@ -38,6 +38,8 @@ type replState struct {
 	// warnedTypes are the RDB types a replica could not load (streams,
 	// modules): logged once each.
 	warnedTypes map[rdb.Kind]bool
+	// snapMu lets one RDB snapshot run at a time (writeRDB).
+	snapMu sync.Mutex
 	// isReplica mirrors the role and minReplicas min-replicas-to-write for
 	// the per-command checks of dispatch.
 	isReplica   atomic.Bool
@@ -184,109 +186,115 @@ func (s *Server) rdbOptions() *rdb.EncoderOptions {
 }
 
 // snapshot writes an RDB of the whole dataset (replication.SnapshotFunc).
-// Without fork, consistency comes from the slot locks: every lock is taken,
-// the snapshot point is marked (Begin), and then the slots are encoded in
-// order, each released as soon as it is written out. A command that
-// changes a slot already released is fed to the stream after the point;
-// one that needs a slot not yet written waits for it. Writes stall at most
-// for the time it takes to encode the slots before theirs.
 func (s *Server) snapshot(w io.Writer, req *replication.SnapshotRequest) error {
-	var info *rdb.ReplInfo
-	return s.writeRDB(w, func() *rdb.ReplInfo {
-		info = req.Begin()
-		return info
-	}, req.ExcludeData)
+	return s.writeRDB(w, req.Begin, req.ExcludeData)
 }
 
-// writeRDB is the snapshot algorithm shared by replication and SAVE: begin
-// runs under every slot lock and returns the replication info of the
-// header (nil for none).
-func (s *Server) writeRDB(w io.Writer, begin func() *rdb.ReplInfo, noData bool) (err error) {
+// writeRDB writes a point-in-time RDB of the dataset to w; replication
+// full syncs and SAVE/BGSAVE share it. begin runs at the snapshot point,
+// under every slot lock, and returns the replication info of the header
+// (nil for none). Without fork, the point is kept by a copy-on-write at
+// slot granularity (store.Keyspace.StartSnapshot): after the point every
+// slot is encoded, with its lock held, either by this goroutine walking
+// the slots in order or, first, by a command about to use it; the encoded
+// slots are written out in order, each when its turn comes. No command
+// waits for more than the encoding of the slots it locks.
+func (s *Server) writeRDB(w io.Writer, begin func() *rdb.ReplInfo, noData bool) error {
+	s.repl.snapMu.Lock()
+	defer s.repl.snapMu.Unlock()
 	opts := s.rdbOptions()
-	// The slots are encoded into mem under their lock and copied to w
-	// after it is released, so a slow reader never holds a lock.
-	mem := &memWriter{}
-	enc := rdb.NewEncoder(mem, opts)
-	s.KS.LockAll()
-	next := 0 // the first slot still locked
-	defer func() {
-		for ; next < slots.Count; next++ {
-			s.KS.Unlock(next)
-		}
-	}()
-	info := begin()
+	// frags[slot] is the encoded slot: written under the slot's lock by
+	// whoever encodes it, read by this goroutine under the same lock.
+	frags := make([][]byte, slots.Count)
+	var fragErr atomic.Pointer[error]
 	dbs := s.KS.DBs
+	now := nowMs()
+	encodeSlot := func(slot int) {
+		if noData {
+			return
+		}
+		var mem memWriter
+		var fe *rdb.Encoder
+		var ent rdb.Entry
+		var err error
+		for i, db := range dbs {
+			if db.SlotSize(slot) == 0 {
+				continue
+			}
+			if fe == nil {
+				fe = rdb.NewFragmentEncoder(&mem, opts)
+			}
+			if err = fe.SwitchDB(i); err != nil {
+				break
+			}
+			db.ForEachInSlot(slot, func(key string, o *store.Object) bool {
+				if objectToEntry(o, key, now, &ent) {
+					err = fe.WriteEntry(&ent)
+				}
+				return err == nil
+			})
+			if err != nil {
+				break
+			}
+		}
+		if fe != nil && err == nil {
+			err = fe.Flush()
+		}
+		if err != nil {
+			fragErr.CompareAndSwap(nil, &err)
+		}
+		frags[slot] = mem.b
+	}
+
+	s.KS.LockAll()
+	info := begin()
 	keys := make([]uint64, len(dbs))
 	expires := make([]uint64, len(dbs))
 	for i, db := range dbs {
 		keys[i], expires[i] = uint64(db.Size()), uint64(db.ExpiresCount())
 	}
+	s.KS.StartSnapshot(encodeSlot)
+	s.KS.UnlockAll()
+	defer s.KS.EndSnapshot()
+
+	enc := rdb.NewEncoder(w, opts)
 	if err := enc.WriteHeader(&rdb.Header{Repl: info}); err != nil {
 		return err
 	}
-	started := make([]bool, len(dbs))
-	cur := -1
-	var ent rdb.Entry
-	now := nowMs()
-	for slot := 0; slot < slots.Count; slot++ {
-		if !noData {
-			for i, db := range dbs {
-				if db.SlotSize(slot) == 0 {
-					continue
-				}
-				if !started[i] {
-					started[i] = true
-					err = enc.SelectDB(i, keys[i], expires[i])
-				} else if cur != i {
-					err = enc.SwitchDB(i)
-				}
-				cur = i
-				db.ForEachInSlot(slot, func(key string, o *store.Object) bool {
-					if !objectToEntry(o, key, now, &ent) {
-						return true // a type RDB cannot hold: none today
-					}
-					err = enc.WriteEntry(&ent)
-					return err == nil
-				})
-				if err != nil {
+	// The RESIZEDB hints of every database, then the slots, each starting
+	// with the SELECTDB of its databases.
+	if !noData {
+		for i := range dbs {
+			if keys[i] > 0 {
+				if err := enc.SelectDB(i, keys[i], expires[i]); err != nil {
 					return err
 				}
 			}
 		}
-		if err = enc.Flush(); err != nil {
-			return err
-		}
+	}
+	for slot := 0; slot < slots.Count; slot++ {
+		s.KS.Lock(slot) // encodes the slot unless a command did
+		frag := frags[slot]
+		frags[slot] = nil
 		s.KS.Unlock(slot)
-		next = slot + 1
-		if len(mem.b) > 0 {
-			if _, err = w.Write(mem.b); err != nil {
+		if len(frag) > 0 {
+			if err := enc.WriteRaw(frag); err != nil {
 				return err
 			}
-			mem.reset()
 		}
 	}
-	if err = enc.Close(); err != nil {
-		return err
+	if e := fragErr.Load(); e != nil {
+		return *e
 	}
-	_, err = w.Write(mem.b)
-	mem.reset()
-	return err
+	return enc.Close()
 }
 
-// memWriter collects the encoder's output between two flushes.
+// memWriter collects an encoder's output.
 type memWriter struct{ b []byte }
 
 func (m *memWriter) Write(p []byte) (int, error) {
 	m.b = append(m.b, p...)
 	return len(p), nil
-}
-
-func (m *memWriter) reset() {
-	if cap(m.b) > 4<<20 {
-		m.b = nil
-	} else {
-		m.b = m.b[:0]
-	}
 }
 
 // objectToEntry fills ent with the RDB form of o (false for a type RDB

@@ -77,7 +77,7 @@ func TestReplicaFullSyncUnderWrites(t *testing.T) {
 	m := testServer(t, nil)
 	r := testServer(t, nil)
 	mc := testDial(t, m)
-	const keys = 3000
+	const keys = 20000
 	args := []string{"MSET"}
 	for i := 0; i < keys; i++ {
 		args = append(args, "k"+strconv.Itoa(i), "0")
@@ -96,7 +96,7 @@ func TestReplicaFullSyncUnderWrites(t *testing.T) {
 				k := "k" + strconv.Itoa(rng.Intn(keys))
 				switch rng.Intn(4) {
 				case 0:
-					if _, err := wc.DoStrings("RPUSH", "l"+k, "x"); err != nil {
+					if _, err := wc.DoStrings("RPUSH", "l"+strconv.Itoa(rng.Intn(200)), k); err != nil {
 						return
 					}
 				default:
@@ -115,10 +115,16 @@ func TestReplicaFullSyncUnderWrites(t *testing.T) {
 	waitCaughtUp(t, mc, rc)
 
 	require.Equal(t, testDo(t, mc, "DBSIZE"), testDo(t, rc, "DBSIZE"))
-	for i := 0; i < keys; i++ {
-		k := "k" + strconv.Itoa(i)
-		require.Equal(t, testDo(t, mc, "GET", k), testDo(t, rc, "GET", k), k)
-		require.Equal(t, testDo(t, mc, "LLEN", "l"+k), testDo(t, rc, "LLEN", "l"+k), "l"+k)
+	for i := 0; i < keys; i += 1000 {
+		mget := []string{"MGET"}
+		for j := i; j < i+1000 && j < keys; j++ {
+			mget = append(mget, "k"+strconv.Itoa(j))
+		}
+		require.Equal(t, testDo(t, mc, mget...), testDo(t, rc, mget...), "keys from k%d", i)
+	}
+	for i := 0; i < 200; i++ {
+		l := "l" + strconv.Itoa(i)
+		require.Equal(t, testDo(t, mc, "LRANGE", l, "0", "-1"), testDo(t, rc, "LRANGE", l, "0", "-1"), l)
 	}
 	require.Equal(t, "1", infoField(t, mc, "sync_full"))
 }

@@ -125,6 +125,11 @@ type Keyspace struct {
 	Hooks Hooks
 	// Now returns the current Unix time in ms; tests may replace it.
 	Now func() int64
+	// snapActive, snapPending and snapFn are the running snapshot's state
+	// (StartSnapshot).
+	snapActive  atomic.Bool
+	snapPending [slots.Count / 64]atomic.Uint64
+	snapFn      atomic.Pointer[func(slot int)]
 	// keepExpired is set on a replica: a lookup of a key whose TTL passed
 	// answers "no such key" but leaves the key in place, because only the
 	// master deletes keys (it sends DEL); replication.md, "expiry".
@@ -176,7 +181,12 @@ func NewKeyspace(n int, now func() int64) *Keyspace {
 }
 
 // Lock takes the lock of one slot.
-func (ks *Keyspace) Lock(slot int) { ks.locks[slot].Lock() }
+func (ks *Keyspace) Lock(slot int) {
+	ks.locks[slot].Lock()
+	if ks.snapActive.Load() {
+		ks.snapCheck(slot)
+	}
+}
 
 // Unlock releases the lock of one slot.
 func (ks *Keyspace) Unlock(slot int) { ks.locks[slot].Unlock() }
@@ -185,7 +195,7 @@ func (ks *Keyspace) Unlock(slot int) { ks.locks[slot].Unlock() }
 // ascending and free of duplicates (the lock order that avoids deadlock).
 func (ks *Keyspace) LockSlots(ss []int) {
 	for _, s := range ss {
-		ks.locks[s].Lock()
+		ks.Lock(s)
 	}
 }
 
@@ -199,7 +209,54 @@ func (ks *Keyspace) UnlockSlots(ss []int) {
 // LockAll takes every slot lock (SWAPDB, FLUSHALL, snapshots).
 func (ks *Keyspace) LockAll() {
 	for i := range ks.locks {
-		ks.locks[i].Lock()
+		ks.Lock(i)
+	}
+}
+
+// Snapshots without fork: a copy-on-write at slot granularity. While a
+// snapshot runs, every slot starts "pending"; whoever takes a pending
+// slot's lock first (the snapshot walking the slots in order, or a
+// command about to change it) hands the slot's current content to the
+// snapshot's SlotFunc, under that lock, before anything else happens to
+// it. So the snapshot sees every slot as it was at StartSnapshot, and no
+// command waits for more than one slot's encoding.
+
+// StartSnapshot marks every slot pending and installs fn, which receives
+// each slot once, with its lock held. The caller holds every slot lock
+// (the snapshot point). Only one snapshot runs at a time.
+func (ks *Keyspace) StartSnapshot(fn func(slot int)) {
+	ks.snapFn.Store(&fn)
+	for i := range ks.snapPending {
+		ks.snapPending[i].Store(^uint64(0))
+	}
+	ks.snapActive.Store(true)
+}
+
+// EndSnapshot ends a snapshot whose slots were all handed over (or
+// abandoned: pending slots are dropped).
+func (ks *Keyspace) EndSnapshot() {
+	ks.snapActive.Store(false)
+	for i := range ks.snapPending {
+		ks.snapPending[i].Store(0)
+	}
+	ks.snapFn.Store(nil)
+}
+
+// snapCheck hands a pending slot to the snapshot. The caller holds the
+// slot's lock, so only one goroutine sees the bit set.
+func (ks *Keyspace) snapCheck(slot int) {
+	w, bit := &ks.snapPending[slot/64], uint64(1)<<(slot%64)
+	if w.Load()&bit == 0 {
+		return
+	}
+	for {
+		old := w.Load()
+		if w.CompareAndSwap(old, old&^bit) {
+			break
+		}
+	}
+	if fn := ks.snapFn.Load(); fn != nil {
+		(*fn)(slot)
 	}
 }
 
