@@ -81,6 +81,10 @@ func (s *Server) dispatch(c *Client, args [][]byte) {
 		s.reject(c, isExec, "ERR Can't execute '"+cmd.FullName()+"': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context")
 		return
 	}
+	if s.repl.denyStale.Load() && s.repl.isReplica.Load() && cmd.Flags&FlagStale == 0 && !c.rc.fromMaster && !s.repl.replica.Info().LinkUp {
+		s.reject(c, isExec, "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+		return
+	}
 	if c.InMulti && !isMultiControl(cmd) {
 		// Like Redis, a transaction that EXEC will refuse anyway keeps no
 		// more commands (a pipelined client may send many after an error).

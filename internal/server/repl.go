@@ -44,6 +44,8 @@ type replState struct {
 	// the per-command checks of dispatch.
 	isReplica   atomic.Bool
 	minReplicas atomic.Int64
+	// denyStale is replica-serve-stale-data no.
+	denyStale atomic.Bool
 }
 
 // initReplication builds the Master and Replica from the configuration.
@@ -51,6 +53,7 @@ func (s *Server) initReplication() {
 	s.repl.master = replication.NewMaster(s.masterConfig(), s.snapshot, s.Log)
 	s.repl.replica = replication.NewReplica(s.replicaConfig())
 	s.repl.minReplicas.Store(int64(s.Cfg.MinReplicasToWrite))
+	s.repl.denyStale.Store(!s.Cfg.ReplicaServeStaleData)
 	s.repl.mclient = &Client{ID: -1, W: resp.NewWriter(), Authed: true, srv: s, Created: time.Now()}
 	s.repl.mclient.rc.fromMaster = true
 }
@@ -77,6 +80,7 @@ func (s *Server) masterConfig() replication.MasterConfig {
 // options. The caller holds cfgMu for writing.
 func (s *Server) refreshReplSettings() {
 	s.repl.minReplicas.Store(int64(s.Cfg.MinReplicasToWrite))
+	s.repl.denyStale.Store(!s.Cfg.ReplicaServeStaleData)
 	s.repl.master.SetConfig(s.masterConfig())
 }
 

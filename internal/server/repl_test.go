@@ -217,3 +217,29 @@ func TestWriteRefusals(t *testing.T) {
 		require.Equal(t, tc.want, testDo(t, mc, tc.args...), fmt.Sprint(i, tc.args))
 	}
 }
+
+// TestReplicaServeStaleDataNo: a replica whose link is down refuses the
+// commands without the stale flag (replies compared with redis-server
+// 7.0.15 started with --replica-serve-stale-data no --replicaof 127.0.0.1 1).
+func TestReplicaServeStaleDataNo(t *testing.T) {
+	r := testServer(t, func(c *config.Config) { c.ReplicaServeStaleData = false })
+	rc := testDial(t, r)
+	require.Equal(t, "+OK\r\n", testDo(t, rc, "REPLICAOF", "127.0.0.1", "1"))
+	down := "-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n"
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"GET", "a"}, down},
+		{[]string{"PING"}, down},
+		{[]string{"MULTI"}, "+OK\r\n"},
+		{[]string{"GET", "a"}, down},
+		{[]string{"EXEC"}, "-EXECABORT Transaction discarded because of previous errors.\r\n"},
+		{[]string{"SET", "a", "1"}, "-READONLY You can't write against a read only replica.\r\n"},
+		{[]string{"DBSIZE"}, down},
+	}
+	for i, tc := range cases {
+		require.Equal(t, tc.want, testDo(t, rc, tc.args...), fmt.Sprint(i, tc.args))
+	}
+	require.Equal(t, "down", infoField(t, rc, "master_link_status"))
+}
