@@ -31,6 +31,7 @@ package server
 //				return false // not servable: keep waiting, write nothing
 //			}
 //			... pop, c.Modified(key), write the reply ...
+//			c.Propagate(...) // what the replicas apply: never the blocking form
 //			return true
 //		},
 //	})
@@ -43,7 +44,10 @@ package server
 //
 //   - Served: a key the client waits on became ready (a command created it:
 //     store.DB.Set calls store.Hooks.Added) and Serve returned true; the
-//     bytes Serve wrote are the reply. Serve may also reply with an error and
+//     bytes Serve wrote are the reply, and what it propagated (Ctx.Propagate,
+//     the default being the blocking command as received, which a replica
+//     must never get) is fed to the replication stream before the slot
+//     locks are released. Serve may also reply with an error and
 //     return true (BLMOVE whose destination has the wrong type).
 //   - Timed out (the deadline passed) or CLIENT UNBLOCK [TIMEOUT]: the
 //     TimeoutReply (null array when nil, as every list and zset command).
@@ -528,8 +532,15 @@ func (s *Server) serveKey(k blockKey) {
 // runServe calls a wait's Serve with a Ctx of the blocked client.
 func (s *Server) runServe(w *blockWait, key []byte, db *store.DB) bool {
 	out := &resp.Writer{Proto: w.proto}
-	ctx := Ctx{S: s, C: w.c, Cmd: w.cmd, Args: w.args, W: out, DB: db, Now: nowMs(), locked: true}
+	ctx := Ctx{S: s, C: w.c, Cmd: w.cmd, Args: w.args, W: out, DB: db, Now: nowMs(), locked: true,
+		feeding: s.feedingNow()}
 	served := w.serve(&ctx, key)
+	// What Serve propagated (the non-blocking twin of the command: LPOP,
+	// LMOVE, ZPOPMIN ...) is fed now, under the slot locks, so that the
+	// stream orders it after the write that made the key ready.
+	if served && (ctx.Dirty > 0 || ctx.propSet) {
+		s.propagate(&ctx)
+	}
 	if ctx.Dirty > 0 {
 		s.Stats.Dirty.Add(int64(ctx.Dirty))
 	}

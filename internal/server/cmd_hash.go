@@ -281,6 +281,11 @@ func cmdHIncrByFloat(c *Ctx) {
 	}
 	c.W.Bulk(v)
 	c.Modified(c.Args[1])
+	if c.Propagating() {
+		// HSET key field <result>: float formatting cannot differ on
+		// the replicas (v is a fresh buffer).
+		c.Propagate(bHSet, c.Args[1], c.Args[2], v)
+	}
 }
 
 // collMaxLong is C's LONG_MAX on the 64-bit platforms Redis is built for.

@@ -220,13 +220,30 @@ func expireGeneric(c *Ctx, base int64, unit int64) {
 			return
 		}
 	}
-	if when <= c.Now {
+	if alreadyExpired(c, when) {
 		c.DB.Delete(key, c.Now)
-	} else {
-		c.DB.SetExpire(key, o, when)
+		c.Modified(key)
+		propagateKey(c, bDel, key)
+		c.W.Int(1)
+		return
 	}
+	c.DB.SetExpire(key, o, when)
 	c.Modified(key)
+	// Replicas get the absolute time, keeping the NX|XX|GT|LT options:
+	// PEXPIREAT key ms [options]. PEXPIREAT itself goes as received.
+	if c.Propagating() && c.Cmd.Name != "pexpireat" {
+		args := make([][]byte, 0, len(c.Args))
+		args = append(args, bPexpireat, key, int64Arg(when))
+		c.Propagate(append(args, c.Args[3:]...)...)
+	}
 	c.W.Int(1)
+}
+
+// alreadyExpired reports whether an expire time given to a command has
+// passed, so that the key is deleted instead (checkAlreadyExpired). A
+// replica keeps the key with its past time: only its master deletes keys.
+func alreadyExpired(c *Ctx, when int64) bool {
+	return when <= c.Now && !c.master && !c.S.IsReplica()
 }
 
 func (c *Ctx) invalidExpireTime() {

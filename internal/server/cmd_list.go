@@ -450,7 +450,10 @@ func cmdLTrim(c *Ctx) {
 		l.TrimFront(int(start))
 	}
 	listDeleteIfEmpty(c, key, l)
-	c.Modified(key)
+	// Redis counts the removed elements: an LTRIM that removes nothing
+	// is not propagated, though it still touches WATCHed keys.
+	c.S.touchWatched(c.DB.ID, key)
+	c.Dirty += int(n) - l.Len()
 	c.W.OK()
 }
 
@@ -592,7 +595,16 @@ func listBlockingMove(c *Ctx, from, to int, deadline int64) {
 		return
 	}
 	if src != nil {
+		dirty := c.Dirty
 		listMove(c, from, to)
+		if c.Dirty > dirty && c.Propagating() {
+			// The non-blocking twin, with the arguments as received.
+			if c.Cmd.Name == "brpoplpush" {
+				c.Propagate(bRPopLPush, c.Args[1], c.Args[2])
+			} else {
+				c.Propagate(bLMove, c.Args[1], c.Args[2], c.Args[3], c.Args[4])
+			}
+		}
 		return
 	}
 	if !c.CanBlock() {
@@ -620,9 +632,34 @@ func listBlockingMove(c *Ctx, from, to int, deadline int64) {
 				dst = o.Val.(*store.List)
 			}
 			listMoveOne(c, key, src, dstKey, dst, from, to)
+			if c.Propagating() {
+				// serveClientBlockedOnList: LMOVE src dst left|right
+				// left|right (lower case), or RPOPLPUSH src dst.
+				if c.Cmd.Name == "brpoplpush" {
+					c.Propagate(bRPopLPush, key, dstKey)
+				} else {
+					c.Propagate(bLMove, key, dstKey, listWhereArg(from), listWhereArg(to))
+				}
+			}
 			return true
 		},
 	})
+}
+
+// listWhereArg is the propagated name of a list end.
+func listWhereArg(where int) []byte {
+	if where == listHead {
+		return bLeft
+	}
+	return bRight
+}
+
+// listPopName is the pop command of a list end.
+func listPopName(where int) []byte {
+	if where == listHead {
+		return bLPop
+	}
+	return bRPop
 }
 
 // listServeLookup returns the non-empty list at a ready key, if any.
@@ -646,6 +683,7 @@ func listPopReply(c *Ctx, key []byte, l *store.List, where int) {
 	c.W.Bulk(v)
 	listDeleteIfEmpty(c, key, l)
 	c.Modified(key)
+	propagateKey(c, listPopName(where), key) // BLPOP -> LPOP key
 }
 
 // listPopRangeReply pops up to count elements and replies [key, [elements]]
@@ -664,6 +702,7 @@ func listPopRangeReply(c *Ctx, key []byte, l *store.List, where int, count int64
 	}
 	listDeleteIfEmpty(c, key, l)
 	c.Modified(key)
+	propagateCount(c, listPopName(where), key, n) // [B]LMPOP -> LPOP key n
 }
 
 func listBlockingPop(c *Ctx, where int) {

@@ -70,11 +70,22 @@ func cmdSunsubscribe(c *Ctx) { c.S.unsubscribe(c.C, kindShard, c.Args[1:]) }
 func cmdPublish(c *Ctx) {
 	c.W.Int(int64(c.S.Publish(c.C, c.Args[1], c.Args[2], false)))
 	c.S.clusterPublish(c.Args[1], c.Args[2], false)
+	publishPropagate(c)
 }
 
 func cmdSpublish(c *Ctx) {
 	c.W.Int(int64(c.S.Publish(c.C, c.Args[1], c.Args[2], true)))
 	c.S.clusterPublish(c.Args[1], c.Args[2], true)
+	publishPropagate(c)
+}
+
+// publishPropagate sends a message to the replicas, whose subscribers
+// receive it too, in standalone mode; a cluster carries it over the bus
+// instead (forceCommandPropagation in publishCommand).
+func publishPropagate(c *Ctx) {
+	if c.Propagating() && !c.S.clusterMode() {
+		c.Propagate(c.Args...)
+	}
 }
 
 // subcmdSyntaxError is Redis's addReplySubcommandSyntaxError.

@@ -217,11 +217,24 @@ func cmdSPop(c *Ctx) {
 		c.W.Null()
 		return
 	}
-	writeSetMember(c.W, s.Pop())
+	m := s.Pop()
+	writeSetMember(c.W, m)
 	if s.Len() == 0 {
 		c.DB.Delete(c.Args[1], c.Now)
 	}
 	c.Modified(c.Args[1])
+	if c.Propagating() {
+		// A random pop reaches the replicas as the removal of what it took.
+		c.Propagate(bSRem, c.Args[1], setMemberArg(m))
+	}
+}
+
+// setMemberArg is a member as a command argument.
+func setMemberArg(m store.SetMember) []byte {
+	if m.IsInt {
+		return int64Arg(m.Int)
+	}
+	return []byte(m.Str)
 }
 
 func spopWithCount(c *Ctx) {
@@ -245,11 +258,18 @@ func spopWithCount(c *Ctx) {
 		writeWholeSet(c, store.SetUnion([]*store.Set{s}, collLimits(c)))
 		c.DB.Delete(c.Args[1], c.Now)
 		collModifiedN(c, c.Args[1], size)
+		propagateKey(c, bDel, c.Args[1])
 		return
 	}
 	c.W.Set(count)
+	feeding := c.Propagating()
 	for i := 0; i < count; i++ {
-		writeSetMember(c.W, s.Pop())
+		m := s.Pop()
+		writeSetMember(c.W, m)
+		if feeding {
+			// One SREM per member, wrapped in MULTI/EXEC (spopWithCountCommand).
+			c.Propagate(bSRem, c.Args[1], setMemberArg(m))
+		}
 	}
 	collModifiedN(c, c.Args[1], count)
 }

@@ -316,12 +316,34 @@ func strSetGeneric(c *Ctx, flags int, key, val, expire []byte, intReplies bool) 
 	}
 	strSetValue(c, key, old, val, expireAt, flags&strKeepTTL != 0)
 	c.Modified(key)
+	if c.Propagating() {
+		strPropagateSet(c, flags, key, val, expireAt)
+	}
 	if flags&strGet == 0 {
 		if intReplies {
 			c.W.Int(1)
 		} else {
 			c.W.OK()
 		}
+	}
+}
+
+// strPropagateSet gives the propagated form of a SET that stored val:
+// with an expire option SET key val PXAT <abs-ms> (SETEX and PSETEX too),
+// else the command without its GET options (setGenericCommand).
+func strPropagateSet(c *Ctx, flags int, key, val []byte, expireAt int64) {
+	switch {
+	case expireAt != 0:
+		c.Propagate(bSet, key, val, bPXAT, int64Arg(expireAt))
+	case flags&strGet != 0:
+		args := make([][]byte, 0, len(c.Args)-1)
+		for j, a := range c.Args {
+			if j >= 3 && strEq(a, "get") {
+				continue
+			}
+			args = append(args, a)
+		}
+		c.Propagate(args...)
 	}
 }
 
@@ -370,6 +392,9 @@ func cmdGetset(c *Ctx) {
 	key := c.Args[1]
 	strSetValue(c, key, o, c.Args[2], 0, false)
 	c.Modified(key)
+	if c.Propagating() {
+		c.Propagate(bSet, key, c.Args[2])
+	}
 }
 
 func cmdGetdel(c *Ctx) {
@@ -379,6 +404,7 @@ func cmdGetdel(c *Ctx) {
 	}
 	if c.DB.Delete(c.Args[1], c.Now) {
 		c.Modified(c.Args[1])
+		propagateKey(c, bDel, c.Args[1])
 	}
 }
 
@@ -402,16 +428,21 @@ func cmdGetex(c *Ctx) {
 		return
 	}
 	c.W.Bulk(o.Bytes())
+	// GETEX itself never reaches the replicas: it becomes PEXPIREAT,
+	// PERSIST or DEL.
 	switch {
-	case flags&(strEXAT|strPXAT) != 0 && expireAt <= c.Now:
+	case flags&(strEXAT|strPXAT) != 0 && alreadyExpired(c, expireAt):
 		c.DB.Delete(key, c.Now)
 		c.Modified(key)
+		propagateKey(c, bDel, key)
 	case expire != nil:
 		c.DB.SetExpire(key, o, expireAt)
 		c.Modified(key)
+		propagateExpireAt(c, key, expireAt, false)
 	case flags&strPersist != 0 && o.Expire != 0:
 		c.DB.SetExpire(key, o, 0)
 		c.Modified(key)
+		propagateKey(c, bPersist, key)
 	}
 }
 
@@ -543,6 +574,12 @@ func cmdIncrbyfloat(c *Ctx) {
 	strPut(c, key, o, out, enc, 0, true)
 	c.Modified(key)
 	c.W.Bulk(out)
+	if c.Propagating() {
+		// The result, not the increment, so that float formatting cannot
+		// make the replicas differ. out is now the value's storage, which
+		// a later command of the same EXEC may change in place: copy it.
+		c.Propagate(bSet, key, append([]byte(nil), out...), bKeepTTL)
+	}
 }
 
 func cmdAppend(c *Ctx) {

@@ -12,8 +12,9 @@ import (
 // error). count is -1 for a plain single pop. emitKey adds the key name to
 // the reply; nested replies with pairs (and, with emitKey, [key, pairs]);
 // nilWhenEmpty replies a null array instead of an empty one when no key
-// exists.
-func zsPop(c *Ctx, keys [][]byte, max bool, emitKey bool, count int64, nested, nilWhenEmpty bool) {
+// exists. It returns the key popped from and how many elements it lost
+// (0 when nothing was popped).
+func zsPop(c *Ctx, keys [][]byte, max bool, emitKey bool, count int64, nested, nilWhenEmpty bool) ([]byte, int) {
 	var (
 		z   *store.ZSet
 		key []byte
@@ -21,7 +22,7 @@ func zsPop(c *Ctx, keys [][]byte, max bool, emitKey bool, count int64, nested, n
 	for _, k := range keys {
 		zz, ok := zsWrite(c, k)
 		if !ok {
-			return
+			return nil, 0
 		}
 		if zz != nil {
 			z, key = zz, k
@@ -35,11 +36,11 @@ func zsPop(c *Ctx, keys [][]byte, max bool, emitKey bool, count int64, nested, n
 		} else {
 			w.Array(0)
 		}
-		return
+		return nil, 0
 	}
 	if count == 0 {
 		w.Array(0)
-		return
+		return nil, 0
 	}
 	if count == -1 {
 		count = 1
@@ -83,6 +84,29 @@ func zsPop(c *Ctx, keys [][]byte, max bool, emitKey bool, count int64, nested, n
 	zsChanged(c, key, n)
 	if z.Len() == 0 {
 		c.DB.Delete(key, c.Now)
+	}
+	return key, n
+}
+
+// zsPopName is the pop command of an end of a sorted set.
+func zsPopName(max bool) []byte {
+	if max {
+		return bZPopMax
+	}
+	return bZPopMin
+}
+
+// zsPropagatePop gives the propagated form of a ZMPOP, BZMPOP, BZPOPMIN or
+// BZPOPMAX that popped n elements of key: ZPOPMIN|ZPOPMAX key, with the
+// count n for the M forms (single is a plain BZPOPMIN/BZPOPMAX).
+func zsPropagatePop(c *Ctx, key []byte, n int, max, single bool) {
+	if n == 0 || !c.Propagating() {
+		return
+	}
+	if single {
+		c.Propagate(zsPopName(max), key)
+	} else {
+		c.Propagate(zsPopName(max), key, int64Arg(int64(n)))
 	}
 }
 
@@ -155,7 +179,8 @@ func cmdZMPop(c *Ctx) {
 	if !ok {
 		return
 	}
-	zsPop(c, keys, max, true, count, true, true)
+	key, n := zsPop(c, keys, max, true, count, true, true)
+	zsPropagatePop(c, key, n, max, false)
 }
 
 func cmdBZPopMin(c *Ctx) { zsBlockingPop(c, c.Args[1:len(c.Args)-1], false, len(c.Args)-1, -1, false) }
@@ -184,7 +209,8 @@ func zsBlockingPop(c *Ctx, keys [][]byte, max bool, timeoutIdx int, count int64,
 		if z == nil || z.Len() == 0 {
 			continue
 		}
-		zsPop(c, [][]byte{k}, max, true, count, nested, nested)
+		key, n := zsPop(c, [][]byte{k}, max, true, count, nested, nested)
+		zsPropagatePop(c, key, n, max, count == -1)
 		return
 	}
 	if !c.CanBlock() {
@@ -199,7 +225,8 @@ func zsBlockingPop(c *Ctx, keys [][]byte, max bool, timeoutIdx int, count int64,
 			if o == nil || o.Type != store.TypeZSet {
 				return false
 			}
-			zsPop(c, [][]byte{key}, max, true, count, nested, nested)
+			_, n := zsPop(c, [][]byte{key}, max, true, count, nested, nested)
+			zsPropagatePop(c, key, n, max, count == -1)
 			return true
 		},
 	})

@@ -93,8 +93,11 @@ var (
 	bZPopMin   = []byte("ZPOPMIN")
 	bZPopMax   = []byte("ZPOPMAX")
 	bHSet      = []byte("HSET")
-	bLeft      = []byte("LEFT")
-	bRight     = []byte("RIGHT")
+	bRPopLPush = []byte("RPOPLPUSH")
+	// Redis's shared.left and shared.right, which a served BLMOVE
+	// propagates, are lower case.
+	bLeft  = []byte("left")
+	bRight = []byte("right")
 )
 
 // feedDeletion propagates the deletion of a key that expired or was
@@ -110,6 +113,21 @@ func (s *Server) feedDeletion(db int, key string) {
 
 // int64Arg formats n as a command argument.
 func int64Arg(n int64) []byte { return strconv.AppendInt(nil, n, 10) }
+
+// propagateCount propagates name key n (LPOP/RPOP/ZPOPMIN/ZPOPMAX with a
+// count: what LMPOP, BLMPOP, ZMPOP and BZMPOP become).
+func propagateCount(c *Ctx, name, key []byte, n int64) {
+	if c.feeding {
+		c.Propagate(name, key, int64Arg(n))
+	}
+}
+
+// propagateKey propagates name key (DEL, PERSIST, LPOP, ZPOPMIN ...).
+func propagateKey(c *Ctx, name, key []byte) {
+	if c.feeding {
+		c.Propagate(name, key)
+	}
+}
 
 // propagateExpireAt propagates a TTL change of key as PEXPIREAT key ms,
 // or DEL key when the time is already past (the key was deleted).
