@@ -243,3 +243,31 @@ func TestReplicaServeStaleDataNo(t *testing.T) {
 	}
 	require.Equal(t, "down", infoField(t, rc, "master_link_status"))
 }
+
+// TestPromotedReplicaServesPartialResync: after a failover, the other
+// replica of the old master continues partially (+CONTINUE) from the
+// promoted one, which kept the old replication ID as replid2.
+func TestPromotedReplicaServesPartialResync(t *testing.T) {
+	m := testServer(t, nil)
+	r1 := testServer(t, nil)
+	r2 := testServer(t, nil)
+	mc := testDial(t, m)
+	r1c := replicaOfTest(t, m, r1)
+	r2c := replicaOfTest(t, m, r2)
+	require.Equal(t, "+OK\r\n", testDo(t, mc, "SET", "a", "1"))
+	require.Equal(t, ":2\r\n", testDo(t, mc, "WAIT", "2", "5000"))
+	oldID := infoField(t, mc, "master_replid")
+	m.Close()
+
+	require.Equal(t, "+OK\r\n", testDo(t, r1c, "REPLICAOF", "NO", "ONE"))
+	require.Equal(t, oldID, infoField(t, r1c, "master_replid2"))
+	require.Equal(t, "+OK\r\n", testDo(t, r1c, "SET", "b", "2"))
+	host, port := splitHostPort(t, r1.Addr().String())
+	require.Equal(t, "+OK\r\n", testDo(t, r2c, "REPLICAOF", host, port))
+	waitInfoField(t, r2c, "master_link_status", "up")
+	waitCaughtUp(t, r1c, r2c)
+	require.Equal(t, "$1\r\n2\r\n", testDo(t, r2c, "GET", "b"))
+	require.Equal(t, "$1\r\n1\r\n", testDo(t, r2c, "GET", "a"))
+	require.Equal(t, "1", infoField(t, r1c, "sync_partial_ok"))
+	require.Equal(t, "0", infoField(t, r1c, "sync_full"))
+}
