@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/redcluster/redcluster/internal/config"
@@ -38,6 +39,9 @@ func run(args []string) int {
 		return 1
 	}
 	defer logFile.Close()
+	if stop := startCPUProfile(os.Getenv("REDCLUSTER_CPUPROFILE")); stop != nil {
+		defer stop()
+	}
 
 	pid := os.Getpid()
 	log.Warn().Msg("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo")
@@ -70,6 +74,11 @@ func run(args []string) int {
 		}
 	}
 	log.Warn().Msg("Server initialized")
+	// The dataset loads before clients are served (loadDataFromDisk); a
+	// file that cannot be loaded stops the server (logged already).
+	if err := srv.LoadDataFromDisk(); err != nil {
+		return 1
+	}
 	srv.Serve()
 	log.Info().Msg("Ready to accept connections")
 
@@ -97,4 +106,27 @@ func run(args []string) int {
 	}
 	log.Warn().Msg("Redis is now ready to exit, bye bye...")
 	return 0
+}
+
+// startCPUProfile writes a CPU profile to path (the REDCLUSTER_CPUPROFILE
+// environment variable, for performance work) until the returned function
+// runs at shutdown; nil when path is empty or the profile cannot start.
+func startCPUProfile(path string) func() {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cpu profile:", err)
+		return nil
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "cpu profile:", err)
+		f.Close()
+		return nil
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }

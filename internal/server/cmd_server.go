@@ -18,7 +18,7 @@ func serverCommands() []*Command {
 		return &Command{Name: name, Arity: arity, Flags: flags, Handler: h, Group: "server", Since: since, Categories: cats}
 	}
 	ls := FlagLoading | FlagStale
-	return []*Command{
+	return append(persistCommands(),
 		srv("info", -1, ls, cmdInfo, "1.0.0", "slow", "dangerous"),
 		srv("dbsize", 1, FlagReadOnly|FlagFast|flagAllSlots, cmdDBSize, "1.0.0", "keyspace", "read", "fast"),
 		srv("flushall", -1, FlagWrite|flagAllSlots, cmdFlushAll, "1.0.0", "keyspace", "write", "slow", "dangerous"),
@@ -29,7 +29,7 @@ func serverCommands() []*Command {
 		srv("shutdown", -1, FlagAdmin|FlagNoScript|ls|FlagNoMulti|FlagAllowBusy, cmdShutdown, "1.0.0", "admin", "slow", "dangerous"),
 		srv("debug", -2, FlagAdmin|FlagNoScript|ls|FlagProtected|flagAllSlots, cmdDebug, "1.0.0", "admin", "slow", "dangerous"),
 		commandCommand(),
-	}
+	)
 }
 
 func cmdDBSize(c *Ctx) { c.W.Int(c.DB.Size()) }
@@ -67,6 +67,13 @@ func cmdFlushAll(c *Ctx) {
 		all[i] = i
 	}
 	c.Dirty += c.S.flushDBs(c, all)
+	// A running BGSAVE is killed and, with save points, the empty dataset
+	// saved, which leaves no unsaved change (flushAllDataAndResetRDB).
+	// FLUSHALL is propagated even when nothing was deleted.
+	if c.S.flushAllSave() {
+		c.Dirty = 0
+	}
+	c.Propagate(c.Args...)
 	c.W.OK()
 }
 
@@ -249,6 +256,10 @@ func (s *Server) RunShutdownHooks(save bool) error {
 	hooks := append([]func(bool) error(nil), e.shutdownHooks...)
 	e.hookMu.Unlock()
 	var errs []error
+	// The final RDB save (finishShutdown) comes first.
+	if err := s.shutdownSave(save); err != nil {
+		errs = append(errs, err)
+	}
 	for _, h := range hooks {
 		if err := h(save); err != nil {
 			errs = append(errs, err)

@@ -29,6 +29,7 @@ func fuzzServer(tb testing.TB, cluster bool) (*Server, *Client) {
 		cfg.ClusterConfigFile = filepath.Join(tb.TempDir(), "nodes.conf")
 	}
 	s := New(cfg, zerolog.Nop())
+	s.persist.dir = tb.TempDir() // SAVE, FLUSHALL: never the package folder
 	a, b := net.Pipe()
 	go io.Copy(io.Discard, b)
 	tb.Cleanup(func() { a.Close(); b.Close() })
@@ -75,7 +76,8 @@ var unsafeCommands = map[string]bool{"shutdown": true, "debug": true, "blpop": t
 	"blmove": true, "brpoplpush": true, "blmpop": true, "bzpopmin": true, "bzpopmax": true,
 	"bzmpop": true, "subscribe": true, "psubscribe": true, "ssubscribe": true, "client": true,
 	"quit": true, "reset": true, "config": true, "monitor": true, "sync": true, "psync": true,
-	"replicaof": true, "slaveof": true, "wait": true, "cluster": true}
+	"replicaof": true, "slaveof": true, "wait": true, "cluster": true,
+	"bgsave": true}
 
 // FuzzDispatch runs arbitrary argument vectors (NUL-separated) through the
 // whole command path. No input may panic the server or leave a reply that

@@ -50,6 +50,8 @@ func (s *Server) cron() {
 		s.memoryCron()
 	}
 	s.sampleStats()
+	// BGSAVE at the save points, or when one was scheduled.
+	s.persistCron()
 	// Keys made ready outside a command (none today; replication and
 	// migration later) still wake their blocked clients.
 	if s.blocking.readyN.Load() > 0 {

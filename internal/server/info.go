@@ -499,8 +499,12 @@ func (s *Server) infoMemory(ib *infoBuf) {
 	ib.f2("mem_fragmentation_ratio", ratio(rss, used))
 	ib.int("mem_fragmentation_bytes", rss-used)
 	ib.int("mem_not_counted_for_evict", 0)
-	ib.int("mem_replication_backlog", 0)
-	ib.int("mem_total_replication_buffers", 0)
+	backlogMem := int64(0)
+	if mi := s.repl.master.Info(); mi.BacklogActive {
+		backlogMem = mi.BacklogSize
+	}
+	ib.int("mem_replication_backlog", backlogMem)
+	ib.int("mem_total_replication_buffers", backlogMem)
 	ib.int("mem_clients_slaves", 0)
 	ib.int("mem_clients_normal", clientsMem)
 	ib.int("mem_cluster_links", 0)
@@ -515,6 +519,8 @@ func (s *Server) infoPersistence(ib *infoBuf) {
 	s.cfgMu.RLock()
 	aof := s.Cfg.AppendOnly
 	s.cfgMu.RUnlock()
+	pi := s.persistInfo()
+	// The dataset loads before clients are accepted: never "loading".
 	ib.int("loading", 0)
 	ib.int("async_loading", 0)
 	ib.int("current_cow_peak", 0)
@@ -522,17 +528,21 @@ func (s *Server) infoPersistence(ib *infoBuf) {
 	ib.int("current_cow_size_age", 0)
 	ib.str("current_fork_perc", "0.00")
 	ib.int("current_save_keys_processed", 0)
-	ib.int("current_save_keys_total", 0)
-	ib.int("rdb_changes_since_last_save", s.Stats.Dirty.Load())
-	ib.int("rdb_bgsave_in_progress", 0)
+	ib.int("current_save_keys_total", pi.keysTotal)
+	ib.int("rdb_changes_since_last_save", max(s.Stats.Dirty.Load(), 0))
+	ib.bool("rdb_bgsave_in_progress", pi.bgInProgress)
 	ib.int("rdb_last_save_time", s.LastSave())
-	ib.str("rdb_last_bgsave_status", "ok")
-	ib.int("rdb_last_bgsave_time_sec", -1)
-	ib.int("rdb_current_bgsave_time_sec", -1)
-	ib.int("rdb_saves", 0)
+	if pi.lastOK {
+		ib.str("rdb_last_bgsave_status", "ok")
+	} else {
+		ib.str("rdb_last_bgsave_status", "err")
+	}
+	ib.int("rdb_last_bgsave_time_sec", pi.lastBgsaveSecs)
+	ib.int("rdb_current_bgsave_time_sec", pi.curBgsaveSecs)
+	ib.int("rdb_saves", pi.saves)
 	ib.int("rdb_last_cow_size", 0)
-	ib.int("rdb_last_load_keys_expired", 0)
-	ib.int("rdb_last_load_keys_loaded", 0)
+	ib.int("rdb_last_load_keys_expired", pi.loadExpired)
+	ib.int("rdb_last_load_keys_loaded", pi.loadLoaded)
 	ib.bool("aof_enabled", aof)
 	ib.int("aof_rewrite_in_progress", 0)
 	ib.int("aof_rewrite_scheduled", 0)

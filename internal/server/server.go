@@ -56,6 +56,8 @@ type Server struct {
 	blocking blockRegistry
 	// repl is the replication state (repl.go).
 	repl replState
+	// persist is the RDB persistence state (persist.go).
+	persist persistState
 
 	Stats     Stats
 	startTime time.Time

@@ -29,9 +29,13 @@ func testServer(t *testing.T, tweak func(*config.Config)) *Server {
 		cfg.ClusterConfigFile = filepath.Join(t.TempDir(), "nodes.conf")
 	}
 	s := New(cfg, zerolog.Nop())
+	s.persist.dir = t.TempDir() // dump.rdb: never the package folder
 	require.NoError(t, s.Listen())
 	go s.Serve()
-	t.Cleanup(s.Close)
+	t.Cleanup(func() {
+		s.Close()
+		s.waitBgsave() // before the folder goes
+	})
 	return s
 }
 
