@@ -14,8 +14,6 @@ const (
 	lzfMaxLiteral = 32      // longest literal run
 	lzfMaxOffset  = 1 << 13 // farthest back reference distance
 	lzfMaxMatch   = 264     // longest back reference (7 + 255 + 2)
-	lzfMinMatch   = 3       // shortest back reference we emit
-	lzfHashLog    = 14
 	// lzfMaxRatio bounds the expansion of valid LZF data: a three byte back
 	// reference produces at most 264 bytes.
 	lzfMaxRatio = 88
@@ -76,100 +74,4 @@ func lzfDecompress(dst, src []byte) error {
 		return corruptf("lzf: output is %d bytes, expected %d", op, len(dst))
 	}
 	return nil
-}
-
-// lzfCompress compresses src into dst and returns the compressed length, or
-// 0 when the result would not fit in len(dst) (Redis passes len(src)-4 so
-// that only worthwhile compression is kept). htab is scratch space that is
-// reset by the call.
-func lzfCompress(dst, src []byte, htab *[1 << lzfHashLog]int32) int {
-	if len(src) == 0 {
-		return 0
-	}
-	// Size the hash table to the input: clearing a 64 KB table for every
-	// short string would dominate the cost.
-	bits := uint(8)
-	for bits < lzfHashLog && 1<<bits < len(src) {
-		bits++
-	}
-	tab := htab[:1<<bits]
-	clear(tab)
-	shift := 32 - bits
-	op := 0
-	lit := 0 // start of the pending literal bytes
-	// flush writes src[lit:end] as literal runs.
-	flush := func(end int) bool {
-		for lit < end {
-			n := end - lit
-			if n > lzfMaxLiteral {
-				n = lzfMaxLiteral
-			}
-			if op+1+n > len(dst) {
-				return false
-			}
-			dst[op] = byte(n - 1)
-			copy(dst[op+1:], src[lit:lit+n])
-			op += 1 + n
-			lit += n
-		}
-		return true
-	}
-	ip := 0
-	for ip+lzfMinMatch <= len(src) {
-		h := lzfHash(src[ip:]) >> shift
-		ref := int(tab[h]) - 1
-		tab[h] = int32(ip + 1)
-		if ref >= 0 && ip-ref <= lzfMaxOffset &&
-			src[ref] == src[ip] && src[ref+1] == src[ip+1] && src[ref+2] == src[ip+2] {
-			max := len(src) - ip
-			if max > lzfMaxMatch {
-				max = lzfMaxMatch
-			}
-			n := lzfMinMatch
-			for n < max && src[ref+n] == src[ip+n] {
-				n++
-			}
-			if !flush(ip) {
-				return 0
-			}
-			off := ip - ref - 1
-			l := n - 2
-			if l < 7 {
-				if op+2 > len(dst) {
-					return 0
-				}
-				dst[op] = byte(l<<5 | off>>8)
-				dst[op+1] = byte(off)
-				op += 2
-			} else {
-				if op+3 > len(dst) {
-					return 0
-				}
-				dst[op] = byte(7<<5 | off>>8)
-				dst[op+1] = byte(l - 7)
-				dst[op+2] = byte(off)
-				op += 3
-			}
-			// Index the positions covered by the match so later data can
-			// refer to them.
-			end := ip + n
-			for p := ip + 1; p < end && p+lzfMinMatch <= len(src); p++ {
-				tab[lzfHash(src[p:])>>shift] = int32(p + 1)
-			}
-			ip = end
-			lit = ip
-			continue
-		}
-		ip++
-	}
-	if !flush(len(src)) {
-		return 0
-	}
-	return op
-}
-
-// lzfHash hashes the three bytes at the start of p (use the top bits).
-func lzfHash(p []byte) uint32 {
-	v := uint32(p[0])<<16 | uint32(p[1])<<8 | uint32(p[2])
-	return v * 2654435761
 }

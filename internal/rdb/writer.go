@@ -4,9 +4,14 @@ import (
 	"encoding/binary"
 	"io"
 	"strconv"
+	"sync"
 )
 
 const writeBufSize = 64 << 10
+
+// lzfTables recycles the 512 KB hash tables of lzfCompressRedis between
+// writers (a DUMP makes a writer per call).
+var lzfTables = sync.Pool{New: func() any { return new(LZFTable) }}
 
 // writer buffers output, tracking its CRC64 and size. With a nil io.Writer
 // everything stays in buf (DUMP payloads).
@@ -16,7 +21,6 @@ type writer struct {
 	crc  uint64
 	n    int64 // bytes flushed
 	err  error
-	htab *[1 << lzfHashLog]int32
 	lzf  []byte
 	comp bool
 }
@@ -132,14 +136,16 @@ func (w *writer) writeString(s []byte) {
 		}
 	}
 	if w.comp && len(s) > 20 {
-		if w.htab == nil {
-			w.htab = new([1 << lzfHashLog]int32)
-		}
 		budget := len(s) - 4
 		if cap(w.lzf) < budget {
 			w.lzf = make([]byte, budget)
 		}
-		if n := lzfCompress(w.lzf[:budget], s, w.htab); n > 0 {
+		// Redis's own compressor, so that payloads are byte-identical to
+		// redis-server's (DUMP, RDB files).
+		t := lzfTables.Get().(*LZFTable)
+		n := lzfCompressRedis(w.lzf[:budget], s, t)
+		lzfTables.Put(t)
+		if n > 0 {
 			w.buf = append(w.buf, lenEnc<<6|encLZF)
 			w.writeLen(uint64(n))
 			w.writeLen(uint64(len(s)))

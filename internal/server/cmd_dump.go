@@ -64,11 +64,7 @@ func cmdBgsave(c *Ctx) {
 
 // dumpOptions are the encoding settings of DUMP payloads.
 func (s *Server) dumpOptions() *rdb.EncoderOptions {
-	o := s.rdbOptions()
-	s.cfgMu.RLock()
-	o.Config.ListMaxListpackSize = s.Cfg.ListMaxListpackSize
-	s.cfgMu.RUnlock()
-	return o
+	return s.rdbOptions()
 }
 
 // pinEncoding makes the RDB form of o's value follow its current

@@ -82,6 +82,8 @@ func cmdFlushDB(c *Ctx) {
 		return
 	}
 	c.Dirty += c.S.flushDBs(c, []int{c.DB.ID})
+	// Propagated even when the database was empty (forceCommandPropagation).
+	c.Propagate(c.Args...)
 	c.W.OK()
 }
 

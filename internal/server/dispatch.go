@@ -71,6 +71,12 @@ func (s *Server) dispatch(c *Client, args [][]byte) {
 		s.reject(c, isExec, resp.ErrOOM)
 		return
 	}
+	if s.persist.bgsaveFailed.Load() && !c.rc.fromMaster && (isWriteCommand(c, cmd, isExec) || (cmd.Name == "ping" && cmd.Parent == nil)) {
+		if e := s.diskErrorRefusal(); e != "" {
+			s.reject(c, isExec, e)
+			return
+		}
+	}
 	if (s.repl.minReplicas.Load() > 0 || s.repl.isReplica.Load()) && isWriteCommand(c, cmd, isExec) {
 		if e := s.replicaWriteRefusal(c, cmd); e != "" {
 			s.reject(c, isExec, e)

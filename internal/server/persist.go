@@ -77,10 +77,13 @@ type persistState struct {
 	// unix time of the last BGSAVE attempt; lastBgsaveSecs, when
 	// bgsaveEnded, rdb_last_bgsave_time_sec.
 	lastBgsaveFailed bool
-	lastBgsaveTry    int64
-	bgsaveEnded      bool
-	lastBgsaveSecs   int64
-	saves            int64 // rdb_saves
+	// bgsaveFailed mirrors lastBgsaveFailed for dispatch's lock-free
+	// check (diskErrorRefusal).
+	bgsaveFailed   atomic.Bool
+	lastBgsaveTry  int64
+	bgsaveEnded    bool
+	lastBgsaveSecs int64
+	saves          int64 // rdb_saves
 	// Figures of the RDB loaded at startup.
 	loadLoaded, loadExpired int64
 }
@@ -248,6 +251,7 @@ func (s *Server) rdbSave(o saveOptions) error {
 		p.savedTotal = total
 	}
 	p.lastBgsaveFailed = false
+	p.bgsaveFailed.Store(false)
 	p.mu.Unlock()
 	s.SetLastSave(time.Now().Unix())
 	return nil
@@ -355,10 +359,12 @@ func (s *Server) bgsave() error {
 		switch {
 		case err == nil:
 			p.lastBgsaveFailed = false
+			p.bgsaveFailed.Store(false)
 		case errors.Is(err, errSaveCancelled):
 			// killed by FLUSHALL or SHUTDOWN: not an error (SIGUSR1)
 		default:
 			p.lastBgsaveFailed = true
+			p.bgsaveFailed.Store(true)
 		}
 		p.mu.Unlock()
 		switch {
@@ -478,6 +484,9 @@ func (s *Server) flushAllSave() bool {
 // and save points set (writeCommandsDeniedByDiskError); "" when writes
 // are allowed.
 func (s *Server) diskErrorRefusal() string {
+	if !s.persist.bgsaveFailed.Load() {
+		return ""
+	}
 	s.cfgMu.RLock()
 	stop := s.Cfg.StopWritesOnBgsaveError
 	s.cfgMu.RUnlock()

@@ -286,11 +286,16 @@ func TestSaveErrors(t *testing.T) {
 	require.Contains(t, s.diskErrorRefusal(), "MISCONF Redis is configured to save RDB snapshots")
 	// SHUTDOWN cannot save: it is refused, unless forced
 	require.Equal(t, "-ERR Errors trying to SHUTDOWN. Check logs.\r\n", testDo(t, c, "SHUTDOWN"))
-	require.Equal(t, "+PONG\r\n", testDo(t, c, "PING"))
+	// stop-writes-on-bgsave-error: writes and PING are refused, reads run.
+	misconf := "-" + s.diskErrorRefusal() + "\r\n"
+	require.Equal(t, misconf, testDo(t, c, "PING"))
+	require.Equal(t, misconf, testDo(t, c, "SET", "b", "2"))
+	require.Equal(t, "$1\r\n1\r\n", testDo(t, c, "GET", "a"))
 	require.NoError(t, os.Mkdir(dir, 0o755))
 	require.Equal(t, "+OK\r\n", testDo(t, c, "SAVE"))
 	require.Equal(t, "ok", infoField(t, c, "rdb_last_bgsave_status"))
 	require.Empty(t, s.diskErrorRefusal())
+	require.Equal(t, "+PONG\r\n", testDo(t, c, "PING"))
 }
 
 func TestShutdownSave(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,7 +176,9 @@ func (s *Server) replicaOfNoOne() {
 	s.Log.Info().Msg("MASTER MODE enabled")
 }
 
-// snapshotConfig is the encoding configuration of our RDBs.
+// rdbOptions is the encoding configuration of our RDBs and DUMP payloads:
+// the encoding thresholds, rdbcompression, rdbchecksum, and the LRU idle
+// time or LFU counter that Redis saves under an LRU or LFU policy.
 func (s *Server) rdbOptions() *rdb.EncoderOptions {
 	s.cfgMu.RLock()
 	defer s.cfgMu.RUnlock()
@@ -186,7 +189,10 @@ func (s *Server) rdbOptions() *rdb.EncoderOptions {
 	c.ZSetMaxListpackEntries = int(min(cfg.ZsetMaxListpackEntries, 1<<30))
 	c.ZSetMaxListpackValue = int(min(cfg.ZsetMaxListpackValue, 1<<30))
 	c.SetMaxIntsetEntries = int(min(cfg.SetMaxIntsetEntries, 1<<30))
-	return &rdb.EncoderOptions{Config: &c, NoCompression: !cfg.RDBCompression, NoChecksum: !cfg.RDBChecksum}
+	c.ListMaxListpackSize = cfg.ListMaxListpackSize
+	policy := cfg.MaxMemoryPolicy
+	return &rdb.EncoderOptions{Config: &c, NoCompression: !cfg.RDBCompression, NoChecksum: !cfg.RDBChecksum,
+		SaveIdle: strings.Contains(policy, "lru"), SaveFreq: strings.Contains(policy, "lfu")}
 }
 
 // snapshot writes an RDB of the whole dataset (replication.SnapshotFunc).
@@ -262,7 +268,7 @@ func (s *Server) writeRDB(w io.Writer, begin func() *rdb.ReplInfo, noData bool) 
 	defer s.KS.EndSnapshot()
 
 	enc := rdb.NewEncoder(w, opts)
-	if err := enc.WriteHeader(&rdb.Header{Repl: info}); err != nil {
+	if err := enc.WriteHeader(&rdb.Header{Repl: info, UsedMem: s.UsedMemory()}); err != nil {
 		return err
 	}
 	// The RESIZEDB hints of every database, then the slots, each starting
@@ -314,6 +320,7 @@ func objectToEntry(o *store.Object, key string, now int64, ent *rdb.Entry) bool 
 	case store.TypeString:
 		v.Kind = rdb.KindString
 		v.Str = o.Bytes()
+		return true
 	case store.TypeList:
 		l := o.Val.(*store.List)
 		v.Kind = rdb.KindList
@@ -349,6 +356,7 @@ func objectToEntry(o *store.Object, key string, now int64, ent *rdb.Entry) bool 
 	default:
 		return false
 	}
+	pinEncoding(o, v)
 	return true
 }
 
@@ -470,6 +478,12 @@ func (d *serverDataset) EndFullSync(ok bool) error {
 	s.KS.UnlockAll()
 	// Clients blocked on keys are tried again: the new data may hold them.
 	s.wakeAllBlocked()
+	// Like a Redis replica, which loads the transfer from dbfilename, keep
+	// the synchronized data on disk: a restart then starts from it and
+	// can continue partially.
+	if err := s.bgsave(); err != nil {
+		s.Log.Info().Err(err).Msg("saving the synchronized dataset")
+	}
 	return nil
 }
 
