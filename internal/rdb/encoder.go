@@ -232,14 +232,17 @@ func (e *Encoder) Flush() error {
 }
 
 // NewFragmentEncoder returns an encoder for a run of entries without
-// header or trailer (SwitchDB, SelectDB and WriteEntry, then Flush), whose
-// bytes a whole-file Encoder inserts with WriteRaw: a snapshot encodes
-// parts of the keyspace in any order and writes them out in its own.
-func NewFragmentEncoder(w io.Writer, opts *EncoderOptions) *Encoder {
-	e := NewEncoder(w, opts)
+// header or trailer (SwitchDB, SelectDB and WriteEntry), kept in memory
+// until Bytes: a snapshot encodes parts of the keyspace in any order and
+// a whole-file Encoder inserts them with WriteRaw in its own.
+func NewFragmentEncoder(opts *EncoderOptions) *Encoder {
+	e := NewEncoder(nil, opts)
 	e.state = 1
 	return e
 }
+
+// Bytes returns what a fragment encoder holds (valid until its next use).
+func (e *Encoder) Bytes() []byte { return e.w.buf }
 
 // WriteRaw inserts bytes produced by a fragment encoder with the same
 // options (they count in the checksum).

@@ -52,7 +52,9 @@ func (s *Server) LoadDataFromDisk() error {
 		s.Log.Warn().Msgf("Fatal error loading the DB: %s. Exiting.", strerror(err))
 		return fmt.Errorf("%w: %w", ErrLoad, err)
 	default:
+		restoreGC := loadGCMode()
 		info, expired, err := s.loadRDBFile(f, master, start.UnixMilli())
+		restoreGC()
 		f.Close()
 		if err != nil {
 			return err
@@ -144,7 +146,7 @@ func (s *Server) loadRDBFile(f *os.File, master bool, now int64) (loadInfo, []db
 			slot := slots.KeySlot(e.Key)
 			s.KS.Lock(slot)
 			n := db.Size()
-			db.Set(e.Key, o)      // copies the key
+			putEntry(db, e, o)    // copies the key
 			dup := db.Size() == n // replaced: the file is refused anyway
 			s.KS.Unlock(slot)
 			if dup {

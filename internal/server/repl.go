@@ -10,11 +10,13 @@ package server
 import (
 	"io"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/redcluster/redcluster/internal/failover"
 	"github.com/redcluster/redcluster/internal/rdb"
@@ -39,6 +41,8 @@ type replState struct {
 	// warnedTypes are the RDB types a replica could not load (streams,
 	// modules): logged once each.
 	warnedTypes map[rdb.Kind]bool
+	// restoreGC undoes loadGCMode at the end of a full sync.
+	restoreGC func()
 	// snapMu lets one RDB snapshot run at a time (writeRDB).
 	snapMu sync.Mutex
 	// isReplica mirrors the role and minReplicas min-replicas-to-write for
@@ -223,7 +227,6 @@ func (s *Server) writeRDB(w io.Writer, begin func() *rdb.ReplInfo, noData bool) 
 		if noData {
 			return
 		}
-		var mem memWriter
 		var fe *rdb.Encoder
 		var ent rdb.Entry
 		var err error
@@ -232,7 +235,7 @@ func (s *Server) writeRDB(w io.Writer, begin func() *rdb.ReplInfo, noData bool) 
 				continue
 			}
 			if fe == nil {
-				fe = rdb.NewFragmentEncoder(&mem, opts)
+				fe = rdb.NewFragmentEncoder(opts)
 			}
 			if err = fe.SwitchDB(i); err != nil {
 				break
@@ -247,13 +250,12 @@ func (s *Server) writeRDB(w io.Writer, begin func() *rdb.ReplInfo, noData bool) 
 				break
 			}
 		}
-		if fe != nil && err == nil {
-			err = fe.Flush()
-		}
 		if err != nil {
 			fragErr.CompareAndSwap(nil, &err)
 		}
-		frags[slot] = mem.b
+		if fe != nil {
+			frags[slot] = fe.Bytes()
+		}
 	}
 
 	s.KS.LockAll()
@@ -299,19 +301,12 @@ func (s *Server) writeRDB(w io.Writer, begin func() *rdb.ReplInfo, noData bool) 
 	return enc.Close()
 }
 
-// memWriter collects an encoder's output.
-type memWriter struct{ b []byte }
-
-func (m *memWriter) Write(p []byte) (int, error) {
-	m.b = append(m.b, p...)
-	return len(p), nil
-}
-
 // objectToEntry fills ent with the RDB form of o (false for a type RDB
 // cannot hold). The slices alias o's memory: ent is valid while the slot
 // lock is held.
 func objectToEntry(o *store.Object, key string, now int64, ent *rdb.Entry) bool {
-	*ent = rdb.Entry{Key: []byte(key), ExpireMs: o.Expire, Idle: -1, Freq: -1}
+	// The encoder only reads the key: no copy.
+	*ent = rdb.Entry{Key: unsafe.Slice(unsafe.StringData(key), len(key)), ExpireMs: o.Expire, Idle: -1, Freq: -1}
 	if o.LRU != 0 {
 		ent.Idle = max(0, now/1000-int64(o.LRU))
 	}
@@ -427,7 +422,18 @@ type serverDataset Server
 func (d *serverDataset) BeginFullSync() error {
 	s := (*Server)(d)
 	s.repl.staging = store.NewKeyspace(len(s.KS.DBs), nowMs)
+	s.repl.restoreGC = loadGCMode()
 	return nil
+}
+
+// loadGCMode makes the collector run less often while a dataset loads (a
+// full sync, the RDB at start) and returns what restores the previous
+// setting. Loading only adds live data: with the default GOGC the heap is
+// marked again at every doubling, which cost about half of the CPU of a
+// 1M-key load.
+func loadGCMode() func() {
+	old := debug.SetGCPercent(400)
+	return func() { debug.SetGCPercent(old) }
 }
 
 // LoadFunction ignores function libraries: redcluster has no scripting.
@@ -447,9 +453,21 @@ func (d *serverDataset) LoadEntry(e *rdb.Entry) error {
 		s.warnType(e.Value.Kind)
 		return nil
 	}
-	db := s.repl.staging.DBs[e.DB]
-	db.SetSlot(slots.KeySlot(e.Key), string(e.Key), o)
+	putEntry(s.repl.staging.DBs[e.DB], e, o)
 	return nil
+}
+
+// putEntry stores a loaded key. A string's key and bytes share one
+// allocation (store.DB.SetStringCopy), as when a client SETs it, so a
+// loaded dataset takes no more memory than a written one. The caller holds
+// the key's slot lock when db is in use.
+func putEntry(db *store.DB, e *rdb.Entry, o *store.Object) {
+	if o.Type == store.TypeString {
+		o.SetBytes(nil)
+		db.SetStringCopy(e.Key, e.Value.Str, o)
+		return
+	}
+	db.Set(e.Key, o)
 }
 
 func (s *Server) warnType(k rdb.Kind) {
@@ -467,6 +485,10 @@ func (d *serverDataset) EndFullSync(ok bool) error {
 	s := (*Server)(d)
 	staging := s.repl.staging
 	s.repl.staging = nil
+	if s.repl.restoreGC != nil {
+		s.repl.restoreGC()
+		s.repl.restoreGC = nil
+	}
 	if !ok || staging == nil {
 		return nil
 	}
