@@ -5,7 +5,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/redcluster/redcluster/internal/replication"
 	"github.com/redcluster/redcluster/internal/resp"
@@ -154,25 +153,51 @@ func cmdWait(c *Ctx) {
 	m := s.repl.master
 	off := c.C.rc.woff
 	n := m.AckCount(off)
-	if c.C.InMulti || c.inExec || int64(n) >= num {
+	if c.C.InMulti || !c.CanBlock() || int64(n) >= num {
 		c.W.Int(int64(n))
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	// Block like BLPOP (the connection stops processing its input, CLIENT
+	// UNBLOCK works, a timeout replies with the count reached then); a
+	// goroutine waiting for the acknowledgements serves the wait.
+	deadline := int64(0)
 	if tmo > 0 {
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(tmo)*time.Millisecond)
+		deadline = c.Now + tmo
 	}
-	// The wait also ends when the server shuts down.
+	c.Block(BlockOptions{Deadline: deadline, TimeoutReply: func(w *resp.Writer) { w.Int(int64(m.AckCount(off))) }})
+	w := c.C.blk
+	if w == nil {
+		return
+	}
+	go s.serveWait(w, off, int(num))
+}
+
+// serveWait ends a blocked WAIT once numreplicas replicas acknowledged
+// offset; a wait that ends otherwise (timeout, CLIENT UNBLOCK, the client
+// gone, shutdown) stops it.
+func (s *Server) serveWait(w *blockWait, offset int64, numreplicas int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	go func() {
 		select {
+		case <-w.done:
 		case <-s.closing:
-			cancel()
-		case <-ctx.Done():
 		}
+		cancel()
 	}()
-	n = m.WaitAcks(ctx, off, int(num))
-	cancel()
-	c.W.Int(int64(n))
+	m := s.repl.master
+	n := m.WaitAcks(ctx, offset, numreplicas)
+	if n < numreplicas {
+		return
+	}
+	r := &s.blocking
+	if !r.claim(w) {
+		return
+	}
+	out := &resp.Writer{Proto: w.proto}
+	out.Int(int64(n))
+	w.out = out
+	r.release(w, true)
 }
 
 // infoReplication is INFO's replication section.

@@ -271,3 +271,25 @@ func TestPromotedReplicaServesPartialResync(t *testing.T) {
 	require.Equal(t, "1", infoField(t, r1c, "sync_partial_ok"))
 	require.Equal(t, "0", infoField(t, r1c, "sync_full"))
 }
+
+// TestWaitBlocksLikeBlockingCommands: a WAIT that has to wait is a blocked
+// client (INFO blocked_clients, CLIENT UNBLOCK answers the count reached)
+// and does not hold up other clients.
+func TestWaitBlocksLikeBlockingCommands(t *testing.T) {
+	m := testServer(t, nil)
+	r := testServer(t, nil)
+	mc := testDial(t, m)
+	replicaOfTest(t, m, r)
+	require.Equal(t, "+OK\r\n", testDo(t, mc, "SET", "a", "1"))
+	id := strings.TrimSpace(strings.TrimPrefix(testDo(t, mc, "CLIENT", "ID"), ":"))
+	testSend(t, mc, "WAIT", "2", "0") // only one replica: waits forever
+	other := testDial(t, m)
+	deadline := time.Now().Add(5 * time.Second)
+	for infoField(t, other, "blocked_clients") != "1" {
+		require.True(t, time.Now().Before(deadline), "WAIT never blocked")
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.Equal(t, "+PONG\r\n", testDo(t, other, "PING"))
+	require.Equal(t, ":1\r\n", testDo(t, other, "CLIENT", "UNBLOCK", id))
+	require.Equal(t, ":1\r\n", testRead(t, mc))
+}
