@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/redcluster
 PKGS    := ./...
 
-.PHONY: build test unit deps fmt vet bench fuzz clean cluster cluster-stop image test-docker compose-up compose-down sim
+.PHONY: build test unit deps fmt vet bench bench-repl fuzz clean cluster cluster-stop image test-docker compose-up compose-down sim
 
 # build makes static binaries (CGO_ENABLED=0): the node, and
 # bin/redcluster-create, which the container image uses to create a cluster.
@@ -41,6 +41,14 @@ bench: deps build
 	@test -d $(SHARED_BENCH) || { echo "$(SHARED_BENCH) not found: Go benchmarks only"; exit 0; }; \
 	  B_BIN=$(CURDIR)/$(BIN) CONFIGS="$(BENCH_CONFIGS)" $(SHARED_BENCH)/throughput && \
 	  B_BIN=$(CURDIR)/$(BIN) CASES="sa_str c1_str sa_hash c1_hash" $(SHARED_BENCH)/memory
+	@$(MAKE) --no-print-directory bench-repl
+
+# bench-repl times a full synchronization of 1,000,000 keys and measures the
+# replication lag under a SET flood, redis-server (A) against bin/redcluster
+# (B), alternating (scripts/bench/fullsync; it uses $(SHARED_BENCH)/benchlib.py).
+bench-repl: deps build
+	@test -d $(SHARED_BENCH) || { echo "$(SHARED_BENCH) not found: skipping bench-repl"; exit 0; }; \
+	  SHARED_BENCH=$(abspath $(SHARED_BENCH)) B_BIN=$(CURDIR)/$(BIN) scripts/bench/fullsync
 
 # fuzz runs each fuzz target for FUZZTIME; the corpora live in testdata/fuzz.
 FUZZTIME ?= 60s

@@ -99,6 +99,9 @@ func (s *streamReader) next() (itemKind, error) {
 	if err != nil {
 		return 0, err
 	}
+	if b[0] == '*' && s.nextBuffered() {
+		return itemCommand, nil
+	}
 	if b[0] != '*' {
 		line, err := s.readLine()
 		if err != nil {
@@ -161,6 +164,61 @@ func (s *streamReader) next() (itemKind, error) {
 		s.args = append(s.args, s.raw[s.pos[i]:s.pos[i+1]:s.pos[i+1]])
 	}
 	return itemCommand, nil
+}
+
+// nextBuffered is next's fast path for a well-formed command that is
+// already whole in the reader's buffer: it is parsed where it lies and
+// copied to raw at once. Anything else (an incomplete or malformed
+// command, a count <= 0) returns false having consumed nothing, and the
+// general path handles it, errors included.
+func (s *streamReader) nextBuffered() bool {
+	buf, _ := s.br.Peek(s.br.Buffered())
+	// line returns the end of the CRLF-terminated line starting at i
+	// (the index of its '\n'), or -1.
+	line := func(i int) int {
+		j := bytes.IndexByte(buf[i:], '\n')
+		if j < 2 || j > maxLineLen || buf[i+j-1] != '\r' {
+			return -1
+		}
+		return i + j
+	}
+	e := line(0)
+	if e < 0 {
+		return false
+	}
+	count, ok := resp.ParseInt(buf[1 : e-1])
+	if !ok || count <= 0 || count > int64(len(buf)) {
+		return false
+	}
+	pos := s.pos[:0]
+	i := e + 1
+	for k := int64(0); k < count; k++ {
+		if i >= len(buf) || buf[i] != '$' {
+			return false
+		}
+		e = line(i)
+		if e < 0 {
+			return false
+		}
+		n, ok := resp.ParseInt(buf[i+1 : e-1])
+		if !ok || n < 0 || n > s.maxBulk || n > int64(len(buf)-e-1)-2 {
+			return false
+		}
+		start := e + 1
+		end := start + int(n)
+		if buf[end] != '\r' || buf[end+1] != '\n' {
+			return false
+		}
+		pos = append(pos, start, end)
+		i = end + 2
+	}
+	s.raw = append(s.raw[:0], buf[:i]...)
+	s.pos = pos
+	s.br.Discard(i)
+	for j := 0; j < len(pos); j += 2 {
+		s.args = append(s.args, s.raw[pos[j]:pos[j+1]:pos[j+1]])
+	}
+	return true
 }
 
 // readPayload appends n bytes to raw, growing it step by step so that a

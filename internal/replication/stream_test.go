@@ -52,6 +52,18 @@ func TestStreamReader(t *testing.T) {
 			{kind: itemCommand, args: []string{"SET", "k", ""}, raw: "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n"},
 		}, items)
 	}
+	// Arguments holding CRLF and '$', parsed in place (whole in the
+	// buffer) or line by line (small buffers) alike.
+	odd := AppendCommand(nil, args("SET", "a\r\n$3\r\n", "*1\r\n", ""))
+	for _, size := range []int{16, 4096} {
+		items, err := parseAll(append(append([]byte(nil), odd...), odd...), size, false)
+		require.NoError(t, err)
+		require.Len(t, items, 2)
+		for _, it := range items {
+			require.Equal(t, []string{"SET", "a\r\n$3\r\n", "*1\r\n", ""}, it.args)
+			require.Equal(t, string(odd), it.raw)
+		}
+	}
 	// A big argument, read in several chunks.
 	big := strings.Repeat("x", 3*readChunk+5)
 	cmd := AppendCommand(nil, args("SET", "big", big))
@@ -113,4 +125,26 @@ func FuzzStreamReader(f *testing.F) {
 			require.Equal(t, len(in), len(consumed))
 		}
 	})
+}
+
+// BenchmarkStreamReaderSET parses a stream of SETs as a replica reads it.
+func BenchmarkStreamReaderSET(b *testing.B) {
+	var in []byte
+	for i := 0; i < 10000; i++ {
+		in = AppendCommand(in, args("SET", "key:"+strings.Repeat("1", i%8), "xxx"))
+	}
+	rd := bytes.NewReader(in)
+	sr := newStreamReader(bufio.NewReaderSize(rd, 64<<10))
+	b.SetBytes(int64(len(in)) / 10000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := sr.next(); err != nil {
+			rd.Reset(in)
+			sr.br.Reset(rd)
+			if _, err := sr.next(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
 }

@@ -123,9 +123,8 @@ func cmdSync(c *Ctx) {
 	}
 	conf := cl.rc.conf
 	cl.rc.takeover = func(nc net.Conn, pending []byte) {
-		if err := s.repl.master.Serve(nc, pending, conf, args); err != nil {
-			s.Log.Info().Err(err).Str("addr", cl.Addr).Msg("Connection with replica lost.")
-		}
+		// Serve logs how the link ended.
+		_ = s.repl.master.Serve(nc, pending, conf, args)
 	}
 }
 
