@@ -15,6 +15,8 @@ var errEmptyKey = fmt.Errorf("%w: empty aggregate", ErrCorrupt)
 type valueReader struct {
 	r       *reader
 	blobBuf []byte // scratch for listpack/ziplist/intset blobs
+	// strBuf, when set, backs string values (DecoderOptions.ReuseStrings).
+	strBuf *[]byte
 }
 
 // readBlob reads a string holding an embedded structure into scratch memory
@@ -36,7 +38,7 @@ func (v *valueReader) readValue(t int) (Value, error) {
 	defer v.releaseBlob()
 	switch t {
 	case TypeString:
-		s, err := v.r.readString()
+		s, err := v.r.readStringBuf(v.strBuf)
 		return Value{Kind: KindString, Str: s}, err
 	case TypeList:
 		return v.readListLinked()

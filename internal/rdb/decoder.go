@@ -23,6 +23,10 @@ type DecoderOptions struct {
 	Databases int
 	// SkipChecksum disables the CRC64 verification at the end.
 	SkipChecksum bool
+	// ReuseStrings makes Entry.Key, and Value.Str of a string, alias
+	// buffers the decoder reuses at its next call: a caller that copies
+	// them anyway (into its own keyspace) saves two allocations per key.
+	ReuseStrings bool
 }
 
 // RecordKind identifies what a Record holds.
@@ -75,6 +79,8 @@ type Decoder struct {
 	// Key attributes set by opcodes, applying to the next key only.
 	expire, idle int64
 	freq         int
+	// keyBuf and strBuf back the reused strings (ReuseStrings).
+	keyBuf, strBuf []byte
 }
 
 // NewDecoder returns a decoder reading from r. opts may be nil.
@@ -88,7 +94,13 @@ func NewDecoder(r io.Reader, opts *DecoderOptions) *Decoder {
 		size = inputSize(r)
 	}
 	rd := newReader(r, size, o.MaxStringLen)
-	return &Decoder{r: rd, v: valueReader{r: rd}, opts: o, idle: -1, freq: -1}
+	d := &Decoder{r: rd, v: valueReader{r: rd}, opts: o, idle: -1, freq: -1}
+	if o.ReuseStrings {
+		d.keyBuf = make([]byte, 0, 64)
+		d.strBuf = make([]byte, 0, 64)
+		d.v.strBuf = &d.strBuf
+	}
+	return d
 }
 
 // inputSize returns the number of bytes left in r when r can tell, else -1.
@@ -262,7 +274,12 @@ func (d *Decoder) next() (Record, error) {
 			if !isObjectType(int(op)) && op != TypeSetListpack {
 				return Record{}, d.fail(start, "%w: unknown opcode or object type %d", ErrCorrupt, op)
 			}
-			key, err := d.r.readString()
+			var key []byte
+			if d.opts.ReuseStrings {
+				key, err = d.r.readStringBuf(&d.keyBuf)
+			} else {
+				key, err = d.r.readString()
+			}
 			if err != nil {
 				return Record{}, d.fail(start, "reading key: %w", err)
 			}

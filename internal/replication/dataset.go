@@ -23,8 +23,10 @@ type Dataset interface {
 	// LoadFunction adds a function library (its source code) to the
 	// staging area.
 	LoadFunction(code []byte) error
-	// LoadEntry adds a key to the staging keyspace. The entry and its
-	// slices are not reused by the caller. An error aborts the sync.
+	// LoadEntry adds a key to the staging keyspace. The entry's Key, and
+	// the Str of a string value, alias buffers reused by the next call
+	// (rdb.DecoderOptions.ReuseStrings): copy them to keep them; the other
+	// slices are the callee's. An error aborts the sync.
 	LoadEntry(e *rdb.Entry) error
 	// EndFullSync swaps the staging keyspace in (ok) or drops it.
 	EndFullSync(ok bool) error

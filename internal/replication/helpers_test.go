@@ -183,7 +183,11 @@ func (ds *memDataset) LoadEntry(e *rdb.Entry) error {
 	if _, dup := ds.staging[e.DB][string(e.Key)]; dup {
 		return fmt.Errorf("duplicate key %q", e.Key)
 	}
-	ds.staging[e.DB][string(e.Key)] = &memEntry{v: e.Value, exp: e.ExpireMs}
+	v := e.Value
+	if v.Kind == rdb.KindString {
+		v.Str = append([]byte(nil), v.Str...) // aliases the decoder's buffer
+	}
+	ds.staging[e.DB][string(e.Key)] = &memEntry{v: v, exp: e.ExpireMs}
 	return nil
 }
 

@@ -303,7 +303,7 @@ func (r *Replica) fullSync(br *bufio.Reader, w *masterWriter, cc *countingConn, 
 			}
 		}
 	}()
-	dec := rdb.NewDecoder(br, &rdb.DecoderOptions{Size: size, Databases: cfg.Databases})
+	dec := rdb.NewDecoder(br, &rdb.DecoderOptions{Size: size, Databases: cfg.Databases, ReuseStrings: true})
 	streamDB := 0
 	for {
 		rec, err := dec.Next()

@@ -180,7 +180,7 @@ func cmdRestore(c *Ctx) {
 		}
 		return
 	}
-	o, ok := c.S.entryToObject(&rdb.Entry{Value: v, Idle: -1, Freq: -1})
+	o, ok := c.S.entryToObject(&rdb.Entry{Value: v, Idle: -1, Freq: -1}, c.Now)
 	if !ok {
 		// a stream: a type redcluster does not hold
 		c.Error(rdb.ErrBadDataFormat.Error())

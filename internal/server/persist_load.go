@@ -107,7 +107,7 @@ func (s *Server) loadRDBFile(f *os.File, master bool, now int64) (loadInfo, []db
 	// The size is left unknown: a file cut short then reads as the short
 	// read Redis reports, rather than as a length out of range.
 	d := rdb.NewDecoder(bufio.NewReaderSize(f, 1<<20), &rdb.DecoderOptions{
-		Databases: min(dbs, len(s.KS.DBs)), SkipChecksum: !checksum})
+		Databases: min(dbs, len(s.KS.DBs)), SkipChecksum: !checksum, ReuseStrings: true})
 	var expired []dbKey
 	var loaded, expiredN int64
 	warned := map[string]bool{}
@@ -134,7 +134,7 @@ func (s *Server) loadRDBFile(f *os.File, master bool, now int64) (loadInfo, []db
 				expired = append(expired, dbKey{e.DB, string(e.Key)})
 				continue
 			}
-			o, ok := s.entryToObject(e)
+			o, ok := s.entryToObject(e, now)
 			if !ok {
 				if t := e.Value.Kind.String(); !warned[t] {
 					warned[t] = true

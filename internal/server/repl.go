@@ -41,8 +41,10 @@ type replState struct {
 	// warnedTypes are the RDB types a replica could not load (streams,
 	// modules): logged once each.
 	warnedTypes map[rdb.Kind]bool
-	// restoreGC undoes loadGCMode at the end of a full sync.
+	// restoreGC undoes loadGCMode at the end of a full sync; loadNow is
+	// the time the loaded keys' LRU clocks start from.
 	restoreGC func()
+	loadNow   int64
 	// snapMu lets one RDB snapshot run at a time (writeRDB).
 	snapMu sync.Mutex
 	// isReplica mirrors the role and minReplicas min-replicas-to-write for
@@ -357,7 +359,7 @@ func objectToEntry(o *store.Object, key string, now int64, ent *rdb.Entry) bool 
 
 // entryToObject builds a keyspace object from a decoded RDB value; ok is
 // false for a type redcluster does not hold (streams, modules).
-func (s *Server) entryToObject(e *rdb.Entry) (o *store.Object, ok bool) {
+func (s *Server) entryToObject(e *rdb.Entry, now int64) (o *store.Object, ok bool) {
 	v := &e.Value
 	switch v.Kind {
 	case rdb.KindString:
@@ -391,9 +393,9 @@ func (s *Server) entryToObject(e *rdb.Entry) (o *store.Object, ok bool) {
 		return nil, false
 	}
 	o.Expire = e.ExpireMs
-	o.LRU = store.LRUClock(nowMs())
+	o.LRU = store.LRUClock(now)
 	if e.Idle > 0 {
-		o.LRU = uint32(max(0, nowMs()/1000-e.Idle))
+		o.LRU = uint32(max(0, now/1000-e.Idle))
 	}
 	return o, true
 }
@@ -423,6 +425,7 @@ func (d *serverDataset) BeginFullSync() error {
 	s := (*Server)(d)
 	s.repl.staging = store.NewKeyspace(len(s.KS.DBs), nowMs)
 	s.repl.restoreGC = loadGCMode()
+	s.repl.loadNow = nowMs()
 	return nil
 }
 
@@ -448,7 +451,7 @@ func (d *serverDataset) LoadEntry(e *rdb.Entry) error {
 	if e.DB < 0 || e.DB >= len(s.repl.staging.DBs) {
 		return errString("DB index out of range in RDB: " + strconv.Itoa(e.DB))
 	}
-	o, ok := s.entryToObject(e)
+	o, ok := s.entryToObject(e, s.repl.loadNow)
 	if !ok {
 		s.warnType(e.Value.Kind)
 		return nil
