@@ -138,15 +138,9 @@ func (e *Encoder) WriteFunction(code []byte) error {
 // number of keys and of keys with a TTL). Redis writes only non-empty
 // databases, in ascending order.
 func (e *Encoder) SelectDB(db int, keys, expires uint64) error {
-	if err := e.ready(); err != nil {
+	if err := e.SwitchDB(db); err != nil {
 		return err
 	}
-	if db < 0 {
-		return fmt.Errorf("rdb: invalid db %d", db)
-	}
-	e.db = db
-	e.w.writeByte(opSelectDB)
-	e.w.writeLen(uint64(db))
 	e.w.writeByte(opResizeDB)
 	e.w.writeLen(keys)
 	e.w.writeLen(expires)
