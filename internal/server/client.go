@@ -83,6 +83,16 @@ type Client struct {
 	cs connState
 	// rc is the replication state of the connection (repl_cmd.go).
 	rc replClient
+
+	// lc is set while an event loop serves the connection (nil when a
+	// goroutine of its own does); only the serving goroutine reads it.
+	lc *loopConn
+	// loopYield asks the event loop to hand the connection to a goroutine
+	// of its own (CLIENT PAUSE holds requests back).
+	loopYield bool
+	// outBreak: the event loop stopped processing because the replies
+	// grew big; it writes them and then goes on with the input.
+	outBreak bool
 }
 
 type queuedCmd struct {
@@ -209,7 +219,13 @@ func (c *Client) Kill() {
 
 const readChunk = 16 * 1024
 
-// serveConn runs one connection; the caller did s.wg.Add(1) for it.
+// loopOutBreak is the size of pending replies at which an event loop
+// stops running a client's pipelined requests to write them first.
+const loopOutBreak = 64 * 1024
+
+// serveConn runs one connection; the caller did s.wg.Add(1) for it. With
+// event loops (the default) the connection is handed to one of them and
+// serveConn returns; otherwise it serves the connection itself.
 func (s *Server) serveConn(nc net.Conn) {
 	defer s.wg.Done()
 	cs := s.connSettings()
@@ -227,43 +243,111 @@ func (s *Server) serveConn(nc net.Conn) {
 		Authed:  cs.requirePass == "",
 		srv:     s,
 	}
+	if l := s.pickLoop(); l != nil {
+		if lc := newLoopConn(l, c, nc); lc != nil {
+			c.nc, c.lc = lc, lc
+			// Pushes are only queued while a loop serves the client: the
+			// loop hands subscribers to a goroutine, which writes them.
+			c.busy = true
+		}
+	}
 	c.lastIO.Store(nowMs())
 	c.republishConn() // CLIENT LIST shows it as fresh (flags=N multi=-1 resp=2) until it runs a command
 	if !s.addClient(c) {
-		nc.Write([]byte("-ERR max number of clients reached\r\n"))
-		nc.Close()
+		if c.lc != nil {
+			c.lc.abandon([]byte("-ERR max number of clients reached\r\n"))
+		} else {
+			nc.Write([]byte("-ERR max number of clients reached\r\n"))
+			nc.Close()
+		}
 		s.Stats.Rejected.Add(1)
 		return
 	}
-	defer s.removeClient(c)
 	select {
 	case <-s.closing: // Close ran before this client was registered
+		if c.lc != nil {
+			c.lc.abandon(nil)
+		}
+		s.removeClient(c)
 		return
 	default:
 	}
-	buf := make([]byte, 0, readChunk)
+	if c.lc != nil {
+		if !c.lc.loop.add(c.lc) {
+			c.lc.abandon(nil)
+			s.removeClient(c)
+		}
+		return
+	}
+	defer s.removeClient(c)
+	s.serveGoroutine(c, nil)
+}
+
+// serveDetached serves, on a goroutine of its own, a connection an event
+// loop gave up (see eventloop_linux.go): buf is its unprocessed input,
+// c.W may hold replies not yet written and c.blk a wait to finish. The
+// caller did s.wg.Add(1).
+func (s *Server) serveDetached(c *Client, buf []byte) {
+	defer s.wg.Done()
+	if !s.serveGoroutine(c, buf) {
+		s.removeClient(c)
+	}
+}
+
+// reattachAfter is how many batches in a row a detached connection must
+// run without blocking before it goes back to its event loop (a client
+// that blocks every few requests would otherwise move back and forth).
+const reattachAfter = 64
+
+// serveGoroutine is the goroutine-per-connection loop: read, run the
+// whole requests, write the replies. buf is input already read; it and
+// c.W are processed first. It returns true when it gave a detached
+// connection back to its event loop (the client lives on), false when the
+// connection is over.
+func (s *Server) serveGoroutine(c *Client, buf []byte) bool {
+	nc := c.nc
+	lc, _ := nc.(*loopConn) // set when an event loop detached the connection
+	quiet := 0              // batches in a row that did not block
+	if cap(buf) < readChunk {
+		nb := make([]byte, len(buf), readChunk)
+		copy(nb, buf)
+		buf = nb
+	}
 	armed := false // a read deadline for the idle timeout is set
+	pending := true
 	for {
-		if cap(buf)-len(buf) < readChunk/2 {
-			nb := make([]byte, len(buf), 2*cap(buf)+readChunk)
-			copy(nb, buf)
-			buf = nb
-			c.dropArgs()
+		var readErr error
+		idleTimeout := 0
+		if !pending {
+			if lc != nil && quiet >= reattachAfter && len(buf) == 0 && s.reattach(c, lc) {
+				return true
+			}
+			if cap(buf)-len(buf) < readChunk/2 {
+				nb := make([]byte, len(buf), 2*cap(buf)+readChunk)
+				copy(nb, buf)
+				buf = nb
+				c.dropArgs()
+			}
+			idleTimeout = s.connSettings().timeout
+			if t := idleTimeout; t > 0 && !c.hasSubscriptions() {
+				nc.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
+				armed = true
+			} else if armed {
+				// Subscribed since, or the timeout was turned off: Redis
+				// never times such clients out.
+				nc.SetReadDeadline(time.Time{})
+				armed = false
+			}
+			n, err := nc.Read(buf[len(buf):cap(buf)])
+			if n > 0 {
+				s.Stats.NetInput.Add(int64(n))
+				buf = buf[:len(buf)+n]
+			}
+			readErr = err
+			pending = n > 0
 		}
-		idleTimeout := s.connSettings().timeout
-		if t := idleTimeout; t > 0 && !c.hasSubscriptions() {
-			nc.SetReadDeadline(time.Now().Add(time.Duration(t) * time.Second))
-			armed = true
-		} else if armed {
-			// Subscribed since, or the timeout was turned off: Redis
-			// never times such clients out.
-			nc.SetReadDeadline(time.Time{})
-			armed = false
-		}
-		n, err := nc.Read(buf[len(buf):cap(buf)])
-		if n > 0 {
-			s.Stats.NetInput.Add(int64(n))
-			buf = buf[:len(buf)+n]
+		if pending {
+			pending = false
 			for {
 				pos := s.processInput(c, buf)
 				// keep the unprocessed tail at the front of the buffer
@@ -281,47 +365,91 @@ func (s *Server) serveConn(nc net.Conn) {
 					c.closing = true
 				}
 				if !s.flush(c) || c.closing {
-					return
+					return false
 				}
 				if c.rc.takeover != nil {
 					// SYNC/PSYNC: the connection becomes a replica link.
 					nc.SetReadDeadline(time.Time{})
 					c.rc.takeover(nc, buf)
-					return
+					return false
 				}
 				if c.blk == nil {
+					quiet++
 					break
 				}
 				// A command blocked: wait for it (reading what arrives
 				// meanwhile), then process the rest of the input.
+				quiet = 0
 				var alive bool
 				if buf, alive = s.waitBlocked(c, buf); !alive {
-					return
+					return false
 				}
 			}
 		}
-		if err != nil {
+		if readErr != nil {
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && idleTimeout > 0 {
+			if errors.As(readErr, &ne) && ne.Timeout() && idleTimeout > 0 {
 				s.Log.Debug().Str("addr", c.Addr).Msg("closing idle client")
 			}
-			return
+			return false
 		}
 	}
 }
 
-// processInput parses and runs every whole request in buf; it returns how
-// many bytes were consumed.
+// reattach gives a detached connection back to its event loop, once
+// nothing holds it to a goroutine any more: no blocked command,
+// subscription, pending replies or pushes, CLIENT PAUSE. Its goroutine
+// then ends without closing it; false leaves it to the goroutine.
+func (s *Server) reattach(c *Client, lc *loopConn) bool {
+	if c.blk != nil || c.rc.takeover != nil || c.hasSubscriptions() || c.W.Len() > 0 || s.ext.pause.active.Load() {
+		return false
+	}
+	c.outMu.Lock()
+	if c.writing || c.outDead || len(c.outbox) > 0 {
+		c.outMu.Unlock()
+		return false
+	}
+	// As for every client a loop serves, pushes are only queued.
+	c.busy = true
+	c.outMu.Unlock()
+	if !lc.reattach() {
+		c.outMu.Lock()
+		c.busy = false
+		c.outMu.Unlock()
+		return false
+	}
+	return true
+}
+
+// processInput parses and runs every whole request in buf for a client
+// served by its own goroutine; it returns how many bytes were consumed.
 func (s *Server) processInput(c *Client, buf []byte) int {
 	c.outMu.Lock()
 	c.busy = true
 	c.outMu.Unlock()
+	return s.processRequests(c, buf)
+}
+
+// processRequests runs the whole requests at the front of buf until one
+// closes the connection, blocks or hands the connection over (and, under
+// an event loop, until a request must not run on the loop or the replies
+// grew big); it returns how many bytes were consumed.
+func (s *Server) processRequests(c *Client, buf []byte) int {
 	pos := 0
 	// One clock read per batch of pipelined requests (Redis reads the
 	// clock per event-loop iteration too); commands see it as their time.
 	c.batchNow = nowMs()
-	defer func() { c.batchNow = 0 }()
+	inLoop := c.lc != nil
 	for pos < len(buf) && !c.closing && c.blk == nil && c.rc.takeover == nil {
+		if inLoop && (c.W.Len() > loopOutBreak || s.ext.pause.active.Load()) {
+			if c.W.Len() > loopOutBreak {
+				c.outBreak = true
+			} else {
+				// The wait for CLIENT UNPAUSE must not hold the loop.
+				c.loopYield = true
+			}
+			break
+		}
 		lim := resp.Limits{MaxBulkLen: s.protoMaxBulkLen.Load(), Unauthenticated: !c.Authed}
 		args, n, err := resp.ParseResume(buf[pos:], lim, c.argvBuf, &c.parse)
 		if err == resp.ErrIncomplete {
@@ -334,18 +462,20 @@ func (s *Server) processInput(c *Client, buf []byte) int {
 				c.W.Error("ERR " + pe.Msg)
 			}
 			c.closing = true
-			return len(buf)
+			pos = len(buf)
+			break
 		}
-		pos += n
 		if args == nil {
+			pos += n
 			continue
 		}
+		pos += n
 		c.argvBuf = args[:0]
 		mark := c.W.Len()
 		s.connBeforeDispatch(c, args, n)
 		s.dispatch(c, args)
 		s.connAfterDispatch(c, mark)
-		if c.W.Len() > 64*1024 {
+		if !inLoop && c.W.Len() > 64*1024 {
 			if !s.flush(c) {
 				c.closing = true
 			}
@@ -354,6 +484,7 @@ func (s *Server) processInput(c *Client, buf []byte) int {
 			c.outMu.Unlock()
 		}
 	}
+	c.batchNow = 0
 	return pos
 }
 

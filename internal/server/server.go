@@ -37,6 +37,8 @@ type Server struct {
 	pubsubOutLimit atomic.Pointer[config.OutputBufferLimit]
 
 	listeners []net.Listener
+	// netLoops are the event loops serving the connections (eventloop.go).
+	netLoops  loopSet
 	clientsMu sync.Mutex
 	clients   map[int64]*Client
 	nextID    atomic.Int64
@@ -65,6 +67,9 @@ type Server struct {
 	closing   chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
+	// serveMu orders Serve's start of its goroutines before Close (whose
+	// wg.Wait must not run while they are being added from zero).
+	serveMu sync.Mutex
 }
 
 // Stats are the counters INFO stats prints.
@@ -181,6 +186,13 @@ func (s *Server) Addr() net.Addr { return s.listeners[0].Addr() }
 
 // Serve accepts connections until Close.
 func (s *Server) Serve() {
+	s.serveMu.Lock()
+	defer s.serveMu.Unlock()
+	select {
+	case <-s.closing:
+		return // closed before it started
+	default:
+	}
 	s.startCron()
 	s.startCluster()
 	s.replicaOfFromConfig()
@@ -218,7 +230,9 @@ func (s *Server) Serve() {
 // Close stops listening and closes every client connection.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
+		s.serveMu.Lock()
 		close(s.closing)
+		s.serveMu.Unlock()
 		s.closeListeners()
 		s.clientsMu.Lock()
 		for _, c := range s.clients {
