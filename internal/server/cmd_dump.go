@@ -205,7 +205,7 @@ func cmdRestore(c *Ctx) {
 		}
 	}
 	// freq: redcluster keeps no LFU counter (OBJECT FREQ derives one)
-	c.DB.Set(key, o)
+	c.Set(key, o)
 	c.Modified(key)
 	if ttl != 0 && !absttl && c.Propagating() {
 		// propagated with the absolute time, as Redis 7.0 does

@@ -75,7 +75,7 @@ func hashWriteOrCreate(c *Ctx, key []byte) (*store.Hash, bool) {
 		return h, ok
 	}
 	h = store.NewHash()
-	c.DB.Set(key, &store.Object{Type: store.TypeHash, Val: h, LRU: store.LRUClock(c.Now)})
+	c.Set(key, &store.Object{Type: store.TypeHash, Val: h, LRU: store.LRUClock(c.Now)})
 	return h, true
 }
 

@@ -322,7 +322,7 @@ func renameGeneric(c *Ctx, nx bool) {
 		c.DB.Delete(dst, c.Now)
 	}
 	c.DB.Delete(src, c.Now)
-	c.DB.Set(dst, o) // o keeps its TTL
+	c.Set(dst, o) // o keeps its TTL
 	c.Modified(src)
 	c.Modified(dst)
 	c.Dirty-- // one change, as Redis counts it

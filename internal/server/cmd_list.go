@@ -150,7 +150,7 @@ func listPushGeneric(c *Ctx, where int, onlyExisting bool) {
 		}
 		l = store.NewList()
 		l.PushMany(c.Args[2:], where == listHead)
-		c.DB.Set(key, &store.Object{Type: store.TypeList, Val: l})
+		c.Set(key, &store.Object{Type: store.TypeList, Val: l})
 	} else {
 		l.PushMany(c.Args[2:], where == listHead)
 	}
@@ -523,7 +523,7 @@ func listMoveOne(c *Ctx, srcKey []byte, src *store.List, dstKey []byte, dst *sto
 	if dst == nil {
 		dst = store.NewList()
 		listPush(dst, to, v)
-		c.DB.Set(dstKey, &store.Object{Type: store.TypeList, Val: dst})
+		c.Set(dstKey, &store.Object{Type: store.TypeList, Val: dst})
 	} else {
 		listPush(dst, to, v)
 	}

@@ -50,7 +50,7 @@ func setWrite(c *Ctx, key []byte) (*store.Set, bool) {
 
 // setStore makes s the value of key, replacing any value and TTL.
 func setStore(c *Ctx, key []byte, s *store.Set) {
-	c.DB.Set(key, &store.Object{Type: store.TypeSet, Val: s, LRU: store.LRUClock(c.Now)})
+	c.Set(key, &store.Object{Type: store.TypeSet, Val: s, LRU: store.LRUClock(c.Now)})
 }
 
 // writeSetMember replies with one member as a bulk string.

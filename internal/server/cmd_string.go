@@ -88,7 +88,7 @@ func strPut(c *Ctx, key []byte, old *store.Object, buf []byte, enc store.StrEnc,
 	}
 	o := strNewObject(c, buf, enc)
 	strNewTTL(o, old, expireAt, keepTTL)
-	c.DB.Set(key, o)
+	c.Set(key, o)
 }
 
 // strNewTTL gives a new object replacing old the TTL strPut would.
@@ -117,7 +117,7 @@ func strSetValue(c *Ctx, key []byte, old *store.Object, val []byte, expireAt int
 	}
 	o := strNewObject(c, nil, store.StrEncAuto)
 	strNewTTL(o, old, expireAt, keepTTL)
-	c.DB.SetStringCopy(key, val, o)
+	c.SetStringCopy(key, val, o)
 }
 
 // strCheckLength is checkStringLength: size+add must fit proto-max-bulk-len.
@@ -515,7 +515,7 @@ func strIncrBy(c *Ctx, incr int64) {
 		o.SetBytes(store.ReuseBytes(o.Bytes(), digits))
 		o.Enc = store.StrEncAuto
 	} else {
-		c.DB.SetStringCopy(key, digits, strNewObject(c, nil, store.StrEncAuto))
+		c.SetStringCopy(key, digits, strNewObject(c, nil, store.StrEncAuto))
 	}
 	c.Modified(key)
 	c.W.Int(v)
@@ -586,7 +586,7 @@ func cmdAppend(c *Ctx) {
 	key, val := c.Args[1], c.Args[2]
 	o := c.Lookup(key)
 	if o == nil {
-		c.DB.SetStringCopy(key, val, strNewObject(c, nil, store.StrEncAuto))
+		c.SetStringCopy(key, val, strNewObject(c, nil, store.StrEncAuto))
 		c.Modified(key)
 		c.W.Int(int64(len(val)))
 		return
@@ -661,7 +661,7 @@ func cmdSetrange(c *Ctx) {
 		}
 		buf := make([]byte, offset+int64(len(val)))
 		copy(buf[offset:], val)
-		c.DB.Set(key, strNewObject(c, buf, store.StrEncRaw))
+		c.Set(key, strNewObject(c, buf, store.StrEncRaw))
 		c.Modified(key)
 		c.W.Int(int64(len(buf)))
 		return

@@ -37,7 +37,7 @@ func strBitString(c *Ctx, maxbit uint64) (o *store.Object, dirty, ok bool) {
 	o = c.Lookup(key)
 	if o == nil {
 		o = strNewObject(c, make([]byte, n), store.StrEncRaw)
-		c.DB.Set(key, o)
+		c.Set(key, o)
 		return o, true, true
 	}
 	if o.Type != store.TypeString {

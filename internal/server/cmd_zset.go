@@ -295,7 +295,7 @@ options:
 		}
 		lim = zsLimits(c)
 		z = store.NewZSetFor(len(args[i+1]), lim)
-		c.DB.Set(key, &store.Object{Type: store.TypeZSet, Val: z})
+		c.Set(key, &store.Object{Type: store.TypeZSet, Val: z})
 	} else if z.IsCompact() {
 		lim = zsLimits(c)
 	}

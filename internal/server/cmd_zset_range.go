@@ -98,7 +98,7 @@ func (s *zsRangeSink) finish(dst []byte, reverse bool) {
 	if reverse {
 		slices.Reverse(s.pairs)
 	}
-	c.DB.Set(dst, &store.Object{Type: store.TypeZSet, Val: store.NewZSetFromSorted(s.pairs, lim)})
+	c.Set(dst, &store.Object{Type: store.TypeZSet, Val: store.NewZSetFromSorted(s.pairs, lim)})
 	c.Modified(dst)
 	c.W.Int(int64(s.n))
 }

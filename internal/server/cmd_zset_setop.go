@@ -210,7 +210,7 @@ func zsSetOpGeneric(c *Ctx, dst []byte, numIdx int, op zsSetOp, cardOnly bool) {
 			}
 			return
 		}
-		c.DB.Set(dst, &store.Object{Type: store.TypeZSet, Val: store.NewZSetFromSorted(pairs, zsLimits(c))})
+		c.Set(dst, &store.Object{Type: store.TypeZSet, Val: store.NewZSetFromSorted(pairs, zsLimits(c))})
 		c.Modified(dst)
 		c.W.Int(int64(len(pairs)))
 		return

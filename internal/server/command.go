@@ -202,6 +202,27 @@ type Ctx struct {
 	feeding bool
 	propSet bool
 	props   []replication.Op
+	// key1 and slot1 are the key of a single-key command and its slot,
+	// computed by the dispatcher: lookups of that key reuse the slot.
+	key1  []byte
+	slot1 int
+}
+
+// slotOf returns key's slot, without hashing it again when it is the
+// command's key.
+func (c *Ctx) slotOf(key []byte) int {
+	if k1 := c.key1; k1 != nil && len(key) == len(k1) && (len(key) == 0 || &key[0] == &k1[0]) {
+		return c.slot1
+	}
+	return slots.KeySlot(key)
+}
+
+// Set stores o at key in the selected database (store.DB.Set).
+func (c *Ctx) Set(key []byte, o *store.Object) { c.DB.SetIn(c.slotOf(key), key, o) }
+
+// SetStringCopy is store.DB.SetStringCopy in the selected database.
+func (c *Ctx) SetStringCopy(key, val []byte, o *store.Object) {
+	c.DB.SetStringCopyIn(c.slotOf(key), key, val, o)
 }
 
 // InExec reports whether the command runs inside EXEC.
@@ -256,7 +277,7 @@ func (c *Ctx) Lookup(key []byte) *store.Object {
 	if c.master {
 		return c.peekTouch(key)
 	}
-	return c.DB.Lookup(key, c.Now)
+	return c.DB.LookupIn(c.slotOf(key), key, c.Now)
 }
 
 // peekTouch is the master client's lookup: an expired key still exists.

@@ -113,6 +113,9 @@ func (s *Server) dispatch(c *Client, args [][]byte) {
 func (s *Server) call(c *Client, cmd *Command, args [][]byte, slotList []int, now int64) {
 	ctx := &c.ctx
 	*ctx = Ctx{S: s, C: c, Cmd: cmd, Args: args, W: c.W, DB: s.KS.DBs[c.DB], Now: now, master: c.rc.fromMaster}
+	if len(slotList) == 1 && cmd.Keys == nil && cmd.FirstKey > 0 && cmd.FirstKey < len(args) {
+		ctx.key1, ctx.slot1 = args[cmd.FirstKey], slotList[0]
+	}
 	switch {
 	case len(slotList) > 0:
 		s.KS.LockSlots(slotList)

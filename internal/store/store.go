@@ -328,8 +328,14 @@ func (db *DB) Peek(key []byte) *Object {
 // Lookup returns the live object at key, deleting it first when its TTL has
 // passed (lazy expiry), and refreshes its LRU clock. Caller holds the slot lock.
 func (db *DB) Lookup(key []byte, now int64) *Object {
+	return db.LookupIn(slots.KeySlot(key), key, now)
+}
+
+// LookupIn is Lookup for a caller that knows the key's slot (the
+// dispatcher computed it to lock it: no second CRC16).
+func (db *DB) LookupIn(slot int, key []byte, now int64) *Object {
 	k := bstr(key)
-	slot, h := slots.KeySlot(key), kdHash(k)
+	h := kdHash(k)
 	g, i := db.find(slot, k, h)
 	if g == nil {
 		return nil
@@ -378,6 +384,9 @@ func (db *DB) Set(key []byte, o *Object) {
 	db.SetSlot(slots.KeySlot(key), bstr(key), o)
 }
 
+// SetIn is Set with the key's slot known.
+func (db *DB) SetIn(slot int, key []byte, o *Object) { db.SetSlot(slot, bstr(key), o) }
+
 // SetSlot is Set with a known slot. key is copied when it is new.
 func (db *DB) SetSlot(slot int, key string, o *Object) {
 	h := kdHash(key)
@@ -393,8 +402,13 @@ func (db *DB) SetSlot(slot int, key string, o *Object) {
 // copy of val (o's own bytes are replaced). When key is new its name and
 // the value share one allocation, which matters for small strings.
 func (db *DB) SetStringCopy(key, val []byte, o *Object) {
+	db.SetStringCopyIn(slots.KeySlot(key), key, val, o)
+}
+
+// SetStringCopyIn is SetStringCopy with the key's slot known.
+func (db *DB) SetStringCopyIn(slot int, key, val []byte, o *Object) {
 	k := bstr(key)
-	slot, h := slots.KeySlot(key), kdHash(k)
+	h := kdHash(k)
 	if g, i := db.find(slot, k, h); g != nil {
 		o.SetBytes(CopyBytes(val))
 		db.replaceAt(slot, g, i, h, o)
