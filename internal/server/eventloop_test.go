@@ -372,7 +372,9 @@ func TestLoopDetach(t *testing.T) {
 					// And it can leave again.
 					require.NoError(t, cl.WriteRaw(encodeStrings("BLPOP", "again", "0")))
 					waitBlocked(t, s, 1)
-					require.False(t, loopAttached(s, id))
+					// The wait is registered inside the command, the move to a
+					// goroutine comes right after it: poll.
+					requireEventually(t, func() bool { return !loopAttached(s, id) })
 					require.Equal(t, ":1\r\n", testDo(t, ctl, "RPUSH", "again", "y"))
 					require.Equal(t, "*2\r\n$5\r\nagain\r\n$1\r\ny\r\n", testRead(t, cl))
 					require.Equal(t, "+PONG\r\n", testDo(t, cl, "PING"))
