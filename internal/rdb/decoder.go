@@ -81,6 +81,8 @@ type Decoder struct {
 	freq         int
 	// keyBuf and strBuf back the reused strings (ReuseStrings).
 	keyBuf, strBuf []byte
+	// rec is the record NextRecord returns.
+	rec Record
 }
 
 // NewDecoder returns a decoder reading from r. opts may be nil.
@@ -126,7 +128,7 @@ func inputSize(r io.Reader) int64 {
 func (d *Decoder) Version() int { return d.version }
 
 // Offset returns the number of input bytes consumed so far.
-func (d *Decoder) Offset() int64 { return d.r.off }
+func (d *Decoder) Offset() int64 { return d.r.offset() }
 
 // EmptyKeysSkipped returns how many keys holding empty aggregates were
 // skipped (Redis skips them too, with a warning).
@@ -164,14 +166,27 @@ func (d *Decoder) readHeader() error {
 // Next returns the next record. At the end of the file it verifies the
 // checksum and returns io.EOF. Errors are sticky.
 func (d *Decoder) Next() (Record, error) {
-	if d.err != nil {
-		return Record{}, d.err
+	rec, err := d.NextRecord()
+	if err != nil {
+		return Record{}, err
 	}
-	rec, err := d.next()
+	return *rec, nil
+}
+
+// NextRecord is Next returning a record the decoder owns: it is valid
+// until the next call, which overwrites it. A loader that handles each
+// record at once saves the copies of the (large) Record.
+func (d *Decoder) NextRecord() (*Record, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	err := d.next(&d.rec)
 	if err != nil {
 		d.err = err
+		d.r.flush() // the caller may go on reading after the RDB
+		return nil, err
 	}
-	return rec, err
+	return &d.rec, nil
 }
 
 // fail wraps an error with the offset of the record being decoded.
@@ -179,100 +194,105 @@ func (d *Decoder) fail(start int64, format string, args ...any) error {
 	return fmt.Errorf("rdb: at offset %d: %w", start, fmt.Errorf(format, args...))
 }
 
-func (d *Decoder) next() (Record, error) {
+func (d *Decoder) next(rec *Record) error {
 	if d.done {
-		return Record{}, io.EOF
+		return io.EOF
 	}
 	if d.version == 0 {
 		if err := d.readHeader(); err != nil {
-			return Record{}, err
+			return err
 		}
 	}
 	for {
-		start := d.r.off
+		start := d.r.offset()
 		op, err := d.r.readByte()
 		if err != nil {
-			return Record{}, d.fail(start, "reading opcode: %w", err)
+			return d.fail(start, "reading opcode: %w", err)
 		}
 		switch op {
 		case opEOF:
-			return Record{}, d.finish()
+			return d.finish()
 		case opExpireTime:
 			p, err := d.r.readSmall(4)
 			if err != nil {
-				return Record{}, d.fail(start, "reading expire time: %w", err)
+				return d.fail(start, "reading expire time: %w", err)
 			}
 			secs := int32(uint32(p[0]) | uint32(p[1])<<8 | uint32(p[2])<<16 | uint32(p[3])<<24)
 			d.expire = normalizeExpire(int64(secs) * 1000)
 		case opExpireTimeMs:
 			u, err := d.r.readUint64LE()
 			if err != nil {
-				return Record{}, d.fail(start, "reading expire time: %w", err)
+				return d.fail(start, "reading expire time: %w", err)
 			}
 			d.expire = normalizeExpire(int64(u))
 		case opFreq:
 			b, err := d.r.readByte()
 			if err != nil {
-				return Record{}, d.fail(start, "reading LFU frequency: %w", err)
+				return d.fail(start, "reading LFU frequency: %w", err)
 			}
 			d.freq = int(b)
 		case opIdle:
 			n, err := d.r.readLen()
 			if err != nil {
-				return Record{}, d.fail(start, "reading LRU idle time: %w", err)
+				return d.fail(start, "reading LRU idle time: %w", err)
 			}
 			d.idle = int64(n & (1<<63 - 1))
 		case opSelectDB:
 			n, err := d.r.readLen()
 			if err != nil {
-				return Record{}, d.fail(start, "reading SELECTDB: %w", err)
+				return d.fail(start, "reading SELECTDB: %w", err)
 			}
 			if (d.opts.Databases > 0 && n >= uint64(d.opts.Databases)) || n > 1<<31-1 {
-				return Record{}, d.fail(start, "%w: SELECTDB %d: data file was created with a server configured to handle more databases", ErrLimit, n)
+				return d.fail(start, "%w: SELECTDB %d: data file was created with a server configured to handle more databases", ErrLimit, n)
 			}
 			d.db = int(n)
-			return Record{Kind: RecordSelectDB, DB: d.db}, nil
+			*rec = Record{Kind: RecordSelectDB, DB: d.db}
+			return nil
 		case opResizeDB:
 			size, err := d.r.readLen()
 			if err != nil {
-				return Record{}, d.fail(start, "reading RESIZEDB: %w", err)
+				return d.fail(start, "reading RESIZEDB: %w", err)
 			}
 			exp, err := d.r.readLen()
 			if err != nil {
-				return Record{}, d.fail(start, "reading RESIZEDB: %w", err)
+				return d.fail(start, "reading RESIZEDB: %w", err)
 			}
-			return Record{Kind: RecordResizeDB, DB: d.db, DBSize: size, ExpiresSize: exp}, nil
+			*rec = Record{Kind: RecordResizeDB, DB: d.db, DBSize: size, ExpiresSize: exp}
+			return nil
 		case opAux:
 			k, err := d.r.readString()
 			if err != nil {
-				return Record{}, d.fail(start, "reading AUX key: %w", err)
+				return d.fail(start, "reading AUX key: %w", err)
 			}
 			v, err := d.r.readString()
 			if err != nil {
-				return Record{}, d.fail(start, "reading AUX %q: %w", k, err)
+				return d.fail(start, "reading AUX %q: %w", k, err)
 			}
-			return Record{Kind: RecordAux, AuxKey: k, AuxValue: v}, nil
+			*rec = Record{Kind: RecordAux, AuxKey: k, AuxValue: v}
+			return nil
 		case opModuleAux:
 			id, err := d.r.readLen()
 			if err != nil {
-				return Record{}, d.fail(start, "reading module aux: %w", err)
+				return d.fail(start, "reading module aux: %w", err)
 			}
-			return Record{}, d.fail(start, "%w: the RDB file contains AUX module data I can't load: no matching module '%s'", ErrUnsupported, moduleTypeName(id))
+			return d.fail(start, "%w: the RDB file contains AUX module data I can't load: no matching module '%s'", ErrUnsupported, moduleTypeName(id))
 		case opFunction2:
 			code, err := d.r.readString()
 			if err != nil {
-				return Record{}, d.fail(start, "failed loading library payload: %w", err)
+				return d.fail(start, "failed loading library payload: %w", err)
 			}
-			return Record{Kind: RecordFunction, Function: code}, nil
+			*rec = Record{Kind: RecordFunction, Function: code}
+			return nil
 		case opFunction:
 			code, err := readOldFunction(d.r)
 			if err != nil {
-				return Record{}, d.fail(start, "%w", err)
+				return d.fail(start, "%w", err)
 			}
-			return Record{Kind: RecordFunction, Function: code}, nil
+			*rec = Record{Kind: RecordFunction, Function: code}
+			return nil
 		default:
 			if !isObjectType(int(op)) && op != TypeSetListpack {
-				return Record{}, d.fail(start, "%w: unknown opcode or object type %d", ErrCorrupt, op)
+				return d.fail(start, "%w: unknown opcode or object type %d", ErrCorrupt, op)
 			}
 			var key []byte
 			if d.opts.ReuseStrings {
@@ -281,9 +301,18 @@ func (d *Decoder) next() (Record, error) {
 				key, err = d.r.readString()
 			}
 			if err != nil {
-				return Record{}, d.fail(start, "reading key: %w", err)
+				return d.fail(start, "reading key: %w", err)
 			}
-			val, err := d.v.readValue(int(op))
+			// The value is decoded in place: a Record is large, and a
+			// load handles millions of them.
+			e := &rec.Entry
+			if op == TypeString {
+				var str []byte
+				str, err = d.r.readStringBuf(d.v.strBuf)
+				e.Value = Value{Kind: KindString, Str: str}
+			} else {
+				e.Value, err = d.v.readValue(int(op))
+			}
 			expire, idle, freq := d.expire, d.idle, d.freq
 			d.expire, d.idle, d.freq = 0, -1, -1
 			if errors.Is(err, errEmptyKey) {
@@ -291,10 +320,12 @@ func (d *Decoder) next() (Record, error) {
 				continue
 			}
 			if err != nil {
-				return Record{}, d.fail(start, "key %q (db %d, type %d): %w", truncKey(key), d.db, op, err)
+				return d.fail(start, "key %q (db %d, type %d): %w", truncKey(key), d.db, op, err)
 			}
-			return Record{Kind: RecordEntry, Entry: Entry{DB: d.db, Key: key, Value: val,
-				ExpireMs: expire, Idle: idle, Freq: freq}}, nil
+			e.DB, e.Key, e.ExpireMs, e.Idle, e.Freq = d.db, key, expire, idle, freq
+			rec.Kind, rec.DB, rec.DBSize, rec.ExpiresSize = RecordEntry, 0, 0, 0
+			rec.AuxKey, rec.AuxValue, rec.Function = nil, nil, nil
+			return nil
 		}
 	}
 }
@@ -354,7 +385,7 @@ func (d *Decoder) finish() error {
 	if d.version < 5 {
 		return io.EOF
 	}
-	expected := d.r.crc
+	expected := d.r.sum()
 	stored, err := d.r.readUint64LE()
 	if err != nil {
 		return fmt.Errorf("rdb: reading checksum: %w", err)

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/stretchr/testify/require"
 )
@@ -267,4 +268,72 @@ func TestHeaderAuxOrder(t *testing.T) {
 	require.NoError(t, enc2.SelectDB(0, 1, 0))
 	require.Error(t, enc2.WriteEntry(&Entry{Key: b("k"), Value: Value{Kind: KindList}}), "empty list")
 	require.Error(t, enc2.Close(), "errors are sticky")
+}
+
+// TestDecoderSmallWindows decodes through bufio.Readers of every size from
+// the smallest up, fed one byte per read or all at once, with
+// NextRecord and reused strings: the reader's window over the bufio
+// buffer must refill, cross items and checksum the same bytes however the
+// input arrives, and stop exactly at the end of the RDB.
+func TestDecoderSmallWindows(t *testing.T) {
+	entries := smallDataset()
+	entries = append(entries, Entry{Key: b("long"), Value: Value{Kind: KindString, Str: b(strings.Repeat("0123456789", 30))}})
+	raw := encodeDataset(t, entries, &EncoderOptions{NoCompression: true})
+	const tail = "*1\r\n$4\r\nPING\r\n"
+	for _, size := range []int{16, 17, 31, 64, 4096} {
+		for _, oneByte := range []bool{false, true} {
+			var src io.Reader = io.MultiReader(bytes.NewReader(raw), strings.NewReader(tail))
+			if oneByte {
+				src = iotest.OneByteReader(src)
+			}
+			br := bufio.NewReaderSize(src, size)
+			d := NewDecoder(br, &DecoderOptions{ReuseStrings: true})
+			var got []Entry
+			for {
+				rec, err := d.NextRecord()
+				if err == io.EOF {
+					break
+				}
+				require.NoError(t, err, "size %d one byte %v", size, oneByte)
+				if rec.Kind == RecordEntry {
+					e := rec.Entry
+					e.Key = bytes.Clone(e.Key)
+					e.Value.Str = bytes.Clone(e.Value.Str)
+					got = append(got, e)
+				}
+			}
+			require.Len(t, got, len(entries))
+			for i := range entries {
+				require.Equal(t, string(entries[i].Key), string(got[i].Key))
+				requireSameValue(t, entries[i].Value, got[i].Value, entries[i].Key)
+			}
+			require.Equal(t, int64(len(raw)), d.Offset())
+			rest, err := io.ReadAll(br)
+			require.NoError(t, err)
+			require.Equal(t, tail, string(rest), "size %d one byte %v", size, oneByte)
+		}
+	}
+}
+
+// TestDecoderChecksumAnyByte flips one byte inside a string value (the
+// structure stays valid) at every position: the checksum catches it
+// whatever the window size.
+func TestDecoderChecksumAnyByte(t *testing.T) {
+	long := strings.Repeat("abcdefgh", 40)
+	raw := encodeDataset(t, []Entry{{Key: b("k"), Value: Value{Kind: KindString, Str: b(long)}}},
+		&EncoderOptions{NoCompression: true})
+	at := bytes.Index(raw, []byte(long))
+	require.Positive(t, at)
+	for _, size := range []int{16, 4096} {
+		for i := at; i < at+len(long); i += 7 {
+			bad := bytes.Clone(raw)
+			bad[i] ^= 0x20
+			d := NewDecoder(bufio.NewReaderSize(bytes.NewReader(bad), size), nil)
+			var err error
+			for err == nil {
+				_, err = d.NextRecord()
+			}
+			require.ErrorIs(t, err, ErrChecksum, "byte %d, window %d", i, size)
+		}
+	}
 }

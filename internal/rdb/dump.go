@@ -124,7 +124,7 @@ func RestoreFunctions(payload []byte, opts *RestoreOptions) ([][]byte, error) {
 	}
 	r := newReader(bytes.NewReader(body), int64(len(body)), maxLen)
 	var libs [][]byte
-	for r.off < int64(len(body)) {
+	for r.offset() < int64(len(body)) {
 		t, err := r.readByte()
 		if err != nil {
 			return nil, ErrFunctionReadTyp

@@ -24,11 +24,20 @@ const (
 
 // reader is the decoder's input: it tracks the offset and CRC64 of every
 // byte consumed and bounds lengths against limits and the bytes left.
+//
+// It reads through a window of the bufio.Reader's buffer (Peek) and
+// discards what it consumed, checksummed in one pass, only when the window
+// is exhausted or at flush: a byte or a short string then costs an index
+// and a copy, and the CRC runs over whole buffers rather than over every
+// few-byte item. The input past the bytes consumed is never discarded, so
+// that a caller can go on reading the bufio.Reader after flush.
 type reader struct {
 	br        *bufio.Reader
-	crc       uint64
-	off       int64
-	size      int64 // total input size, -1 when unknown
+	win       []byte // bytes peeked from br: win[:pos] consumed, not yet discarded
+	pos       int
+	crc       uint64 // CRC64 of the input before win (see sum)
+	base      int64  // offset of win[0]
+	size      int64  // total input size, -1 when unknown
 	maxString uint64
 	small     [9]byte
 	lzfBuf    []byte // reused for compressed input up to chunkSize
@@ -49,12 +58,43 @@ func newReader(r io.Reader, size int64, maxString uint64) *reader {
 	return &reader{br: br, size: size, maxString: maxString}
 }
 
+// offset returns the number of input bytes consumed.
+func (r *reader) offset() int64 { return r.base + int64(r.pos) }
+
+// flush checksums and discards the bytes consumed from the window: the
+// bufio.Reader is then positioned right after them.
+func (r *reader) flush() {
+	if r.pos > 0 {
+		r.crc = UpdateCRC64(r.crc, r.win[:r.pos])
+		r.br.Discard(r.pos) // peeked: cannot fail
+		r.base += int64(r.pos)
+	}
+	r.win, r.pos = nil, 0
+}
+
+// sum returns the CRC64 of the bytes consumed.
+func (r *reader) sum() uint64 {
+	r.flush()
+	return r.crc
+}
+
+// refill flushes and peeks at what the bufio.Reader holds, reading from
+// the input when it holds nothing.
+func (r *reader) refill() error {
+	r.flush()
+	if _, err := r.br.Peek(1); err != nil {
+		return eofErr(err)
+	}
+	r.win, _ = r.br.Peek(r.br.Buffered())
+	return nil
+}
+
 // remaining returns the number of input bytes left, or -1 when unknown.
 func (r *reader) remaining() int64 {
 	if r.size < 0 {
 		return -1
 	}
-	return r.size - r.off
+	return r.size - r.offset()
 }
 
 // eofErr turns a short read into io.ErrUnexpectedEOF.
@@ -66,20 +106,37 @@ func eofErr(err error) error {
 }
 
 func (r *reader) readByte() (byte, error) {
-	b, err := r.br.ReadByte()
-	if err != nil {
-		return 0, eofErr(err)
+	if r.pos < len(r.win) {
+		b := r.win[r.pos]
+		r.pos++
+		return b, nil
 	}
-	r.crc = crcTables[0][byte(r.crc)^b] ^ r.crc>>8
-	r.off++
+	if err := r.refill(); err != nil {
+		return 0, err
+	}
+	b := r.win[0]
+	r.pos = 1
 	return b, nil
 }
 
 // readFull fills p.
 func (r *reader) readFull(p []byte) error {
-	n, err := io.ReadFull(r.br, p)
-	r.crc = UpdateCRC64(r.crc, p[:n])
-	r.off += int64(n)
+	if len(r.win)-r.pos >= len(p) {
+		r.pos += copy(p, r.win[r.pos:])
+		return nil
+	}
+	return r.readFullSlow(p)
+}
+
+// readFullSlow is readFull past the window: what it holds, then the rest
+// straight from the bufio.Reader.
+func (r *reader) readFullSlow(p []byte) error {
+	n := copy(p, r.win[r.pos:])
+	r.pos += n
+	r.flush()
+	m, err := io.ReadFull(r.br, p[n:])
+	r.crc = UpdateCRC64(r.crc, p[n:n+m])
+	r.base += int64(m)
 	if err != nil {
 		return eofErr(err)
 	}

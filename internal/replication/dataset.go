@@ -37,3 +37,11 @@ type Dataset interface {
 	// atomically, in order. The commands' args are owned by the callee.
 	ApplyTx(cmds []Op)
 }
+
+// SizeHinter is an optional interface of a Dataset: ResizeDB passes on
+// the size hint an RDB gives before the keys of database db (its key
+// count and how many of them have a TTL), so that the staging keyspace
+// can be sized for them. A hint is only a hint: it may be wrong.
+type SizeHinter interface {
+	ResizeDB(db int, keys, expires uint64)
+}

@@ -305,8 +305,9 @@ func (r *Replica) fullSync(br *bufio.Reader, w *masterWriter, cc *countingConn, 
 	}()
 	dec := rdb.NewDecoder(br, &rdb.DecoderOptions{Size: size, Databases: cfg.Databases, ReuseStrings: true})
 	streamDB := 0
+	hinter, _ := ds.(SizeHinter)
 	for {
-		rec, err := dec.Next()
+		rec, err := dec.NextRecord()
 		if err == io.EOF {
 			break
 		}
@@ -322,6 +323,10 @@ func (r *Replica) fullSync(br *bufio.Reader, w *masterWriter, cc *countingConn, 
 				if db, ok := parseDB(rec.AuxValue, cfg.Databases); ok {
 					streamDB = db
 				}
+			}
+		case rdb.RecordResizeDB:
+			if hinter != nil {
+				hinter.ResizeDB(rec.DB, rec.DBSize, rec.ExpiresSize)
 			}
 		case rdb.RecordFunction:
 			if err := ds.LoadFunction(rec.Function); err != nil {

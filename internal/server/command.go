@@ -282,7 +282,7 @@ func (c *Ctx) Lookup(key []byte) *store.Object {
 
 // peekTouch is the master client's lookup: an expired key still exists.
 func (c *Ctx) peekTouch(key []byte) *store.Object {
-	o := c.DB.Peek(key)
+	o := c.DB.PeekIn(c.slotOf(key), key)
 	if o != nil {
 		o.LRU = store.LRUClock(c.Now)
 	}

@@ -52,9 +52,9 @@ func (s *Server) LoadDataFromDisk() error {
 		s.Log.Warn().Msgf("Fatal error loading the DB: %s. Exiting.", strerror(err))
 		return fmt.Errorf("%w: %w", ErrLoad, err)
 	default:
-		restoreGC := loadGCMode()
-		info, expired, err := s.loadRDBFile(f, master, start.UnixMilli())
-		restoreGC()
+		gc := startLoadGC()
+		info, expired, err := s.loadRDBFile(f, master, start.UnixMilli(), gc)
+		gc.stop()
 		f.Close()
 		if err != nil {
 			return err
@@ -98,7 +98,7 @@ type dbKey struct {
 // loadRDBFile reads an RDB into the keyspace (rdbLoadRio). A master skips
 // the keys already expired (returned, to be fed as DELs); a replica loads
 // them, its master deleting them later.
-func (s *Server) loadRDBFile(f *os.File, master bool, now int64) (loadInfo, []dbKey, error) {
+func (s *Server) loadRDBFile(f *os.File, master bool, now int64, gc *loadGC) (loadInfo, []dbKey, error) {
 	info := loadInfo{streamDB: -1, offset: -1}
 	s.cfgMu.RLock()
 	checksum := s.Cfg.RDBChecksum
@@ -111,8 +111,15 @@ func (s *Server) loadRDBFile(f *os.File, master bool, now int64) (loadInfo, []db
 	var expired []dbKey
 	var loaded, expiredN int64
 	warned := map[string]bool{}
+	// The RESIZEDB hints size the slots the file fills, not those created
+	// later.
+	defer func() {
+		for _, db := range s.KS.DBs {
+			db.SizeHint(0)
+		}
+	}()
 	for {
-		rec, err := d.Next()
+		rec, err := d.NextRecord()
 		if err == io.EOF {
 			break
 		}
@@ -122,6 +129,10 @@ func (s *Server) loadRDBFile(f *os.File, master bool, now int64) (loadInfo, []db
 		switch rec.Kind {
 		case rdb.RecordAux:
 			s.loadAux(&info, string(rec.AuxKey), string(rec.AuxValue))
+		case rdb.RecordResizeDB:
+			if rec.DB < len(s.KS.DBs) {
+				s.KS.DBs[rec.DB].SizeHint(rec.DBSize)
+			}
 		case rdb.RecordFunction:
 			if !warned["function"] {
 				warned["function"] = true
@@ -146,8 +157,8 @@ func (s *Server) loadRDBFile(f *os.File, master bool, now int64) (loadInfo, []db
 			slot := slots.KeySlot(e.Key)
 			s.KS.Lock(slot)
 			n := db.Size()
-			putEntry(db, e, o)    // copies the key
-			dup := db.Size() == n // replaced: the file is refused anyway
+			putEntry(db, slot, e, o) // copies the key
+			dup := db.Size() == n    // replaced: the file is refused anyway
 			s.KS.Unlock(slot)
 			if dup {
 				s.Log.Warn().Msgf("RDB has duplicated key '%s' in DB %d", e.Key, e.DB)
@@ -155,6 +166,7 @@ func (s *Server) loadRDBFile(f *os.File, master bool, now int64) (loadInfo, []db
 				return info, nil, fmt.Errorf("%w: duplicated key in RDB file", ErrLoad)
 			}
 			loaded++
+			gc.loaded(&e.Value)
 		}
 	}
 	if d.Version() >= 5 && d.Checksum() == 0 && checksum {

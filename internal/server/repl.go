@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,10 +42,10 @@ type replState struct {
 	// warnedTypes are the RDB types a replica could not load (streams,
 	// modules): logged once each.
 	warnedTypes map[rdb.Kind]bool
-	// restoreGC undoes loadGCMode at the end of a full sync; loadNow is
-	// the time the loaded keys' LRU clocks start from.
-	restoreGC func()
-	loadNow   int64
+	// loadGC is the collector's mode during a full sync (stopped at its
+	// end); loadNow is the time the loaded keys' LRU clocks start from.
+	loadGC  *loadGC
+	loadNow int64
 	// snapMu lets one RDB snapshot run at a time (writeRDB).
 	snapMu sync.Mutex
 	// isReplica mirrors the role and minReplicas min-replicas-to-write for
@@ -424,19 +425,92 @@ type serverDataset Server
 func (d *serverDataset) BeginFullSync() error {
 	s := (*Server)(d)
 	s.repl.staging = store.NewKeyspace(len(s.KS.DBs), nowMs)
-	s.repl.restoreGC = loadGCMode()
+	s.repl.loadGC = startLoadGC()
 	s.repl.loadNow = nowMs()
 	return nil
 }
 
-// loadGCMode makes the collector run less often while a dataset loads (a
-// full sync, the RDB at start) and returns what restores the previous
-// setting. Loading only adds live data: with the default GOGC the heap is
-// marked again at every doubling, which cost about half of the CPU of a
-// 1M-key load.
-func loadGCMode() func() {
-	old := debug.SetGCPercent(400)
-	return func() { debug.SetGCPercent(old) }
+// loadGC keeps the collector off while a dataset loads (a full sync, the
+// RDB at start). Loading only adds live data: a collection during the
+// load marks what was loaded so far and frees next to nothing (the
+// dictionaries' tables left behind by their growth, the decoded values of
+// aggregates: together at most about the size of the data loaded). With
+// the default GOGC the heap was marked again at every doubling, about half
+// of the CPU of a 1M-key load; at GOGC 400 still a fifth of its time.
+// The heap is checked every loadGCCheckEvery units of data loaded (a key,
+// plus one per element of an aggregate or per 64 bytes of a string): past
+// loadGCBudget plus four times the heap at the start (the garbage of the
+// clients served meanwhile counts too), collection resumes at GOGC 400
+// for the rest of the load. stop restores the previous setting.
+type loadGC struct {
+	old    int
+	limit  uint64 // heap bytes from which the collector runs again
+	units  int    // loaded since the last check
+	off    bool
+	sample [1]metrics.Sample
+}
+
+const (
+	loadGCCheckEvery = 1 << 16
+	loadGCBudget     = 1 << 30
+	loadGCFallback   = 400 // GOGC once the budget is spent
+)
+
+// startLoadGC switches the collector off for a load.
+func startLoadGC() *loadGC {
+	g := &loadGC{}
+	g.sample[0].Name = "/memory/classes/heap/objects:bytes"
+	g.limit = 4*g.heap() + loadGCBudget
+	g.old = debug.SetGCPercent(-1)
+	g.off = true
+	return g
+}
+
+// heap returns the bytes of the heap objects, live or not yet swept.
+func (g *loadGC) heap() uint64 {
+	metrics.Read(g.sample[:])
+	if g.sample[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return g.sample[0].Value.Uint64()
+}
+
+// loaded counts a loaded key of value v and checks the heap against the
+// budget every loadGCCheckEvery units.
+func (g *loadGC) loaded(v *rdb.Value) {
+	if g == nil || !g.off {
+		return
+	}
+	g.units++
+	if v.Kind == rdb.KindString {
+		g.units += len(v.Str) >> 6
+	} else {
+		g.units += v.Len()
+	}
+	if g.units < loadGCCheckEvery {
+		return
+	}
+	g.units = 0
+	if g.heap() > g.limit {
+		debug.SetGCPercent(loadGCFallback)
+		g.off = false
+	}
+}
+
+// stop restores the collector's previous setting.
+func (g *loadGC) stop() {
+	if g != nil {
+		debug.SetGCPercent(g.old)
+	}
+}
+
+// ResizeDB sizes the staging database's new slot dictionaries for the
+// RDB's hint (replication.SizeHinter).
+func (d *serverDataset) ResizeDB(db int, keys, _ uint64) {
+	s := (*Server)(d)
+	if s.repl.staging != nil && db >= 0 && db < len(s.repl.staging.DBs) {
+		s.repl.staging.DBs[db].SizeHint(keys)
+	}
 }
 
 // LoadFunction ignores function libraries: redcluster has no scripting.
@@ -456,21 +530,22 @@ func (d *serverDataset) LoadEntry(e *rdb.Entry) error {
 		s.warnType(e.Value.Kind)
 		return nil
 	}
-	putEntry(s.repl.staging.DBs[e.DB], e, o)
+	putEntry(s.repl.staging.DBs[e.DB], slots.KeySlot(e.Key), e, o)
+	s.repl.loadGC.loaded(&e.Value)
 	return nil
 }
 
-// putEntry stores a loaded key. A string's key and bytes share one
-// allocation (store.DB.SetStringCopy), as when a client SETs it, so a
-// loaded dataset takes no more memory than a written one. The caller holds
-// the key's slot lock when db is in use.
-func putEntry(db *store.DB, e *rdb.Entry, o *store.Object) {
+// putEntry stores a loaded key in its slot. A string's key and bytes
+// share one allocation (store.DB.SetStringCopy), as when a client SETs it,
+// so a loaded dataset takes no more memory than a written one. The caller
+// holds the slot's lock when db is in use.
+func putEntry(db *store.DB, slot int, e *rdb.Entry, o *store.Object) {
 	if o.Type == store.TypeString {
 		o.SetBytes(nil)
-		db.SetStringCopy(e.Key, e.Value.Str, o)
+		db.SetStringCopyIn(slot, e.Key, e.Value.Str, o)
 		return
 	}
-	db.Set(e.Key, o)
+	db.SetIn(slot, e.Key, o)
 }
 
 func (s *Server) warnType(k rdb.Kind) {
@@ -488,10 +563,8 @@ func (d *serverDataset) EndFullSync(ok bool) error {
 	s := (*Server)(d)
 	staging := s.repl.staging
 	s.repl.staging = nil
-	if s.repl.restoreGC != nil {
-		s.repl.restoreGC()
-		s.repl.restoreGC = nil
-	}
+	s.repl.loadGC.stop()
+	s.repl.loadGC = nil
 	if !ok || staging == nil {
 		return nil
 	}

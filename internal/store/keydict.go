@@ -24,6 +24,7 @@ type keyDict[V any] struct {
 	count  int32 // live entries
 	dead   int32 // tombstones
 	iters  int32 // iterations in progress (they forbid shrinking)
+	warm   uint8 // what warmGroups read (kept so that its loads stay)
 }
 
 // kdGroup is eight entries and their control bytes: kdEmpty, kdDeleted,
@@ -254,6 +255,17 @@ func (d *keyDict[V]) rehash(n int) {
 // returns false. fn may delete the entry it is given (and only that one);
 // it must not insert.
 func (d *keyDict[V]) each(fn func(kp unsafe.Pointer, v V) bool) {
+	d.eachWarm(nil, fn)
+}
+
+// kdWarmGroups is how many groups eachWarm hands to warm at once: up to
+// 256 entries, whose keys and values stay in the L2 cache.
+const kdWarmGroups = 32
+
+// eachWarm is each calling warm (when not nil) with the next run of up to
+// kdWarmGroups groups before it visits their entries: warm can touch
+// their keys and values so that the cache misses of a run overlap.
+func (d *keyDict[V]) eachWarm(warm func([]kdGroup[V]), fn func(kp unsafe.Pointer, v V) bool) {
 	groups := d.groups
 	n := len(groups)
 	if d.count == 0 || n == 0 {
@@ -262,7 +274,10 @@ func (d *keyDict[V]) each(fn func(kp unsafe.Pointer, v V) bool) {
 	d.iters++
 	defer func() { d.iters-- }()
 	gi := rand.IntN(n)
-	for range n {
+	for k := range n {
+		if warm != nil && k%kdWarmGroups == 0 {
+			warm(groups[gi:min(gi+kdWarmGroups, n)])
+		}
 		g := &groups[gi]
 		for m := kdMatchFull(g.ctrl); m != 0; m &= m - 1 {
 			i := bits.TrailingZeros64(m) >> 3

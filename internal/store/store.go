@@ -287,6 +287,28 @@ type DB struct {
 	volSlots [slots.Count / 64]atomic.Uint64
 	keys     atomic.Int64
 	expires  atomic.Int64
+	// initGroups is the group count a slot's dictionary starts with
+	// (SizeHint), 0 for one group.
+	initGroups int
+}
+
+// maxSlotHint bounds the keys per slot a SizeHint sizes a new dictionary
+// for: a hint read from an RDB is not trusted to allocate much up front.
+const maxSlotHint = 1024
+
+// SizeHint announces that about n keys are about to be added (the RESIZEDB
+// hint of the RDB a dataset loads from): the dictionaries of slots that
+// get their first key from now on start sized for an even share of n (at
+// most maxSlotHint keys) instead of growing to it one rehash at a time.
+// SizeHint(0) goes back to one group. The hint belongs to the database,
+// not to its data (SwapContents leaves it).
+func (db *DB) SizeHint(n uint64) {
+	per := min(n/slots.Count, maxSlotHint)
+	if per < kdSlots {
+		db.initGroups = 0
+		return
+	}
+	db.initGroups = kdGroupsFor(int(per))
 }
 
 // Keyspace returns the keyspace the database belongs to.
@@ -318,8 +340,13 @@ func (db *DB) find(slot int, key string, h uint64) (*kdGroup[*Object], int) {
 // Peek returns the object at key without expiring it or touching its LRU.
 // Caller holds the slot lock.
 func (db *DB) Peek(key []byte) *Object {
+	return db.PeekIn(slots.KeySlot(key), key)
+}
+
+// PeekIn is Peek for a caller that knows the key's slot.
+func (db *DB) PeekIn(slot int, key []byte) *Object {
 	k := bstr(key)
-	if g, i := db.find(slots.KeySlot(key), k, kdHash(k)); g != nil {
+	if g, i := db.find(slot, k, kdHash(k)); g != nil {
 		return g.vals[i]
 	}
 	return nil
@@ -439,7 +466,7 @@ func (db *DB) replaceAt(slot int, g *kdGroup[*Object], i int, h uint64, o *Objec
 func (db *DB) insert(slot int, h uint64, kp unsafe.Pointer, o *Object) {
 	d := db.dicts[slot]
 	if d == nil {
-		d = newKeyDict[*Object](1)
+		d = newKeyDict[*Object](max(1, db.initGroups))
 		db.dicts[slot] = d
 	}
 	d.insert(h, kp, o)
@@ -584,7 +611,26 @@ func (db *DB) ForEachInSlot(slot int, fn func(key string, o *Object) bool) {
 	if d == nil {
 		return
 	}
-	d.each(func(kp unsafe.Pointer, o *Object) bool { return fn(kdKeyAt(kp), o) })
+	d.eachWarm(func(gs []kdGroup[*Object]) { d.warm += warmGroups(gs) },
+		func(kp unsafe.Pointer, o *Object) bool { return fn(kdKeyAt(kp), o) })
+}
+
+// warmGroups reads the first byte of every key and object of some groups
+// of a slot's dictionary, and returns them summed so that the loads stay.
+// Each key and object is an allocation of its own, so a walk that visits
+// them one by one waits for a cache miss or two per key (most of the time
+// of an RDB snapshot); these loads depend on nothing but the table, and
+// the CPU overlaps their misses.
+func warmGroups(gs []kdGroup[*Object]) uint8 {
+	var sum uint8
+	for gi := range gs {
+		g := &gs[gi]
+		for m := kdMatchFull(g.ctrl); m != 0; m &= m - 1 {
+			i := bits.TrailingZeros64(m) >> 3
+			sum += *(*uint8)(g.keys[i]) + uint8(g.vals[i].Type)
+		}
+	}
+	return sum
 }
 
 // ForEachVolatileInSlot calls fn for keys with a TTL in a slot, starting at

@@ -228,3 +228,26 @@ func BenchmarkFill(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkForEachInSlot walks every slot of a 1M-key database, as an
+// RDB snapshot does, per key.
+func BenchmarkForEachInSlot(b *testing.B) {
+	const n = 1000000
+	db := NewKeyspace(1, func() int64 { return 0 }).DBs[0]
+	for i := range n {
+		db.SetStringCopy([]byte("key:"+strconv.Itoa(i)), []byte("v000000000"), &Object{Type: TypeString})
+	}
+	var sum int
+	b.ResetTimer()
+	for i := 0; i < b.N; i += n {
+		for slot := range slots.Count {
+			db.ForEachInSlot(slot, func(key string, o *Object) bool {
+				sum += len(key) + len(o.Bytes())
+				return true
+			})
+		}
+	}
+	if sum == 0 {
+		b.Fatal("nothing visited")
+	}
+}

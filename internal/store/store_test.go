@@ -352,3 +352,41 @@ func TestNextVolatileSlot(t *testing.T) {
 	_, ok = ks.DBs[1].NextVolatileSlot(0)
 	require.False(t, ok, "after FlushSlot")
 }
+
+// TestDBSizeHint: a hint sizes the dictionaries of the slots created after
+// it for an even share of the keys (bounded), SizeHint(0) goes back to
+// one group, and the hint stays with its database through SwapContents.
+func TestDBSizeHint(t *testing.T) {
+	tests := []struct {
+		name   string
+		hint   uint64
+		groups int
+	}{
+		{"none", 0, 1},
+		{"below a group per slot", 7 * slots.Count, 1},
+		{"one million", 1000000, kdGroupsFor(1000000 / slots.Count)},
+		{"absurd", 1 << 62, kdGroupsFor(maxSlotHint)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ks := NewKeyspace(1, func() int64 { return 0 })
+			db := ks.DBs[0]
+			db.SizeHint(tt.hint)
+			key := []byte("k")
+			db.SetStringCopy(key, []byte("v"), &Object{Type: TypeString})
+			d := db.dicts[slots.KeySlot(key)]
+			require.Len(t, d.groups, tt.groups)
+			require.Equal(t, "v", string(db.Peek(key).Bytes()))
+			require.Same(t, db.Peek(key), db.PeekIn(slots.KeySlot(key), key))
+
+			live := NewKeyspace(1, func() int64 { return 0 })
+			live.SwapContents(ks)
+			require.Equal(t, int64(1), live.DBs[0].Size())
+			require.Zero(t, live.DBs[0].initGroups, "the hint is not swapped in")
+
+			db.SizeHint(0)
+			db.SetStringCopy([]byte("other"), []byte("v"), &Object{Type: TypeString})
+			require.Len(t, db.dicts[slots.KeySlot([]byte("other"))].groups, 1)
+		})
+	}
+}
