@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/redcluster/redcluster/internal/replication"
 	"github.com/redcluster/redcluster/internal/slots"
 )
 
@@ -258,8 +259,15 @@ func cmdExec(c *Ctx) {
 	cl.InMulti = false
 	cl.Queue = nil
 	c.W.Array(len(queue))
+	sink := s.feedingNow()
+	if sink {
+		s.execExpiry.add(cl, slotList, all)
+	}
 	for _, q := range queue {
 		s.callLocked(cl, q.cmd, q.args, all)
+	}
+	if sink {
+		s.execExpiry.remove(slotList, all)
 	}
 	s.feedExec(cl)
 	if all {
@@ -282,4 +290,69 @@ func (s *Server) callLocked(c *Client, cmd *Command, args [][]byte, allLocked bo
 		s.Stats.Dirty.Add(int64(ctx.Dirty))
 	}
 	s.afterCommand(&ctx)
+}
+
+// execExpirySinks knows which running EXEC holds each slot lock while
+// replicas are fed, so that a key its commands find expired is propagated
+// as a DEL inside the transaction's MULTI block, in order with the
+// commands, as Redis 7.0 does (replication.md "The command stream": the
+// lazy-expiry DEL goes to also_propagate, which EXEC wraps). A slot's
+// lock is held by the EXEC for its whole run, so only that EXEC's
+// commands can expire keys of the slot meanwhile.
+type execExpirySinks struct {
+	mu     sync.Mutex
+	all    *Client         // an EXEC holding every slot lock
+	bySlot map[int]*Client // EXECs holding some slot locks
+}
+
+// add registers cl's EXEC as the sink of slotList (every slot if all).
+func (x *execExpirySinks) add(cl *Client, slotList []int, all bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if all {
+		x.all = cl
+		return
+	}
+	if x.bySlot == nil {
+		x.bySlot = make(map[int]*Client)
+	}
+	for _, sl := range slotList {
+		x.bySlot[sl] = cl
+	}
+}
+
+// remove ends what add registered.
+func (x *execExpirySinks) remove(slotList []int, all bool) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if all {
+		x.all = nil
+		return
+	}
+	for _, sl := range slotList {
+		delete(x.bySlot, sl)
+	}
+}
+
+// feed adds the DEL of an expired key to the running EXEC that holds the
+// key's slot; false when no EXEC holds it (the caller feeds it at once).
+// It runs under the key's slot lock.
+func (x *execExpirySinks) feed(s *Server, db int, key string) bool {
+	if !s.feedingNow() {
+		return false
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	cl := x.all
+	if cl == nil {
+		if len(x.bySlot) == 0 {
+			return false
+		}
+		cl = x.bySlot[slots.KeySlot([]byte(key))]
+		if cl == nil {
+			return false
+		}
+	}
+	cl.rc.execOps = append(cl.rc.execOps, replication.Op{DB: db, Args: [][]byte{bDel, []byte(key)}})
+	return true
 }

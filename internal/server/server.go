@@ -28,6 +28,9 @@ type Server struct {
 	Cmds  Table
 	// Router is the cluster routing check; nil in standalone mode.
 	Router Router
+	// execExpiry routes the DELs of keys that expire inside EXEC into
+	// the transaction's MULTI block (multi.go).
+	execExpiry execExpirySinks
 
 	// hot copies of settings read on every request
 	protoMaxBulkLen atomic.Int64
@@ -101,7 +104,9 @@ func New(cfg *config.Config, log zerolog.Logger) *Server {
 	s.KS.Hooks.Expired = func(db int, key string) {
 		s.Stats.ExpiredKeys.Add(1)
 		s.touchWatchedString(db, key)
-		s.feedDeletion(db, key)
+		if !s.execExpiry.feed(s, db, key) {
+			s.feedDeletion(db, key)
+		}
 	}
 	s.KS.Hooks.Added = s.keyAdded
 	s.protoMaxBulkLen.Store(cfg.ProtoMaxBulkLen)

@@ -223,6 +223,12 @@ func streamCases() []streamCase {
 				{"MULTI"}, {"BRPOP", "l", "0"}, {"SETEX", "x", "100", "v"}, {"EXEC"}},
 			want: []string{"MULTI", "SET a 1", "INCR a", "PEXPIREAT a <T>", "EXEC", "SET b 1", "LPOP l",
 				"MULTI", "RPOP l", "SET x v PXAT <T>", "EXEC"}},
+		// A key found expired inside EXEC is deleted inside the MULTI
+		// block, in order with the commands (lazy expiry's DEL).
+		{name: "expiry in MULTI",
+			steps: [][]string{{"MULTI"}, {"SET", "k", "v", "PXAT", "1"}, {"GET", "k"}, {"SET", "a", "1"}, {"EXEC"},
+				{"MULTI"}, {"SET", "x", "v", "PXAT", "1"}, {"EXISTS", "x"}, {"EXEC"}},
+			want: []string{"MULTI", "SET k v PXAT 1", "DEL k", "SET a 1", "EXEC", "MULTI", "SET x v PXAT 1", "DEL x", "EXEC"}},
 		{name: "rewrites in MULTI", setup: [][]string{{"SADD", "s", "a", "b", "c"}, {"SET", "k", "1"}},
 			steps: [][]string{{"MULTI"}, {"SPOP", "s", "2"}, {"INCRBYFLOAT", "k", "0.5"}, {"SETRANGE", "k", "0", "9"},
 				{"HINCRBYFLOAT", "h", "f", "2"}, {"HINCRBYFLOAT", "h", "f", "3"}, {"GETDEL", "k"}, {"EXEC"}},
