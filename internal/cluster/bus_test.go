@@ -1,16 +1,22 @@
 package cluster
 
 import (
+	"bytes"
+	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 	"github.com/stretchr/testify/require"
+
+	"github.com/redcluster/redcluster/internal/gossip"
 )
 
 // freeBusPort returns a loopback port that is free now.
@@ -103,4 +109,142 @@ func TestBusLoopback(t *testing.T) {
 			t.Fatal("PUBLISH not delivered")
 		}
 	}
+}
+
+// testBus is a Bus that is not started: the tests drive exec and send.
+func testBus(t *testing.T) (*Bus, *sync.WaitGroup, string) {
+	path := filepath.Join(t.TempDir(), "nodes.conf")
+	st, err := New(Options{ConfigFile: path, Port: 7000, Log: zerolog.Nop()})
+	require.NoError(t, err)
+	b := NewBus(st, BusOptions{Log: zerolog.Nop()})
+	var wg sync.WaitGroup
+	b.wg = &wg
+	return b, &wg, path
+}
+
+// tcpPair is a connected loopback TCP pair.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	client, err = net.Dial("tcp4", ln.Addr().String())
+	require.NoError(t, err)
+	server, err = ln.Accept()
+	require.NoError(t, err)
+	t.Cleanup(func() { client.Close(); server.Close() })
+	return client, server
+}
+
+// linkOn registers a link of b on conn, as attach does, without a reader.
+func linkOn(b *Bus, id LinkID, conn net.Conn) *busLink {
+	bl := &busLink{id: id, conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok && rawIO {
+		bl.raw, _ = sc.SyscallConn()
+	}
+	b.mu.Lock()
+	b.conns[id] = bl
+	b.mu.Unlock()
+	return bl
+}
+
+// readPacket reads one framed packet.
+func readPacket(t *testing.T, r io.Reader) *gossip.Message {
+	var head [8]byte
+	_, err := io.ReadFull(r, head[:])
+	require.NoError(t, err)
+	n, err := gossip.FrameLen(head[:])
+	require.NoError(t, err)
+	pkt := make([]byte, n)
+	copy(pkt, head[:])
+	_, err = io.ReadFull(r, pkt[8:])
+	require.NoError(t, err)
+	m, err := gossip.Decode(pkt)
+	require.NoError(t, err)
+	return m
+}
+
+// TestBusGroupCommit: a save with fsync holds every later output (of its
+// step and of the steps after it) until the newest held nodes.conf text is
+// on disk; a save without fsync is written at once, in order.
+func TestBusGroupCommit(t *testing.T) {
+	b, wg, path := testBus(t)
+	client, server := tcpPair(t)
+	linkOn(b, 1, client)
+	ping := &gossip.Message{Header: gossip.Header{Type: gossip.TypePing, Port: 1}}
+	pong := &gossip.Message{Header: gossip.Header{Type: gossip.TypePong, Port: 2}}
+	b.stepMu.Lock()
+	b.exec([]Output{{Kind: OutSave, Fsync: true, Gen: 10, Text: "first\n"}, {Kind: OutSend, Link: 1, Msg: ping}})
+	b.exec([]Output{{Kind: OutSend, Link: 1, Msg: pong}, {Kind: OutSave, Gen: 11, Text: "second\n"}})
+	b.stepMu.Unlock()
+	// Nothing is sent before the newest held text is saved.
+	require.Equal(t, gossip.TypePing, readPacket(t, server).Type)
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "second\n", string(got))
+	require.Equal(t, gossip.TypePong, readPacket(t, server).Type)
+	wg.Wait()
+	b.stepMu.Lock()
+	require.Nil(t, b.held)
+	b.exec([]Output{{Kind: OutSave, Gen: 12, Text: "third\n"}, {Kind: OutSave, Gen: 13, Text: "fourth\n"}})
+	b.stepMu.Unlock()
+	wg.Wait()
+	got, err = os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "fourth\n", string(got))
+}
+
+// TestBusSendBacklog: what the socket does not take at once is flushed in
+// order by the flusher, and later sends queue behind it.
+func TestBusSendBacklog(t *testing.T) {
+	b, wg, _ := testBus(t)
+	client, server := tcpPair(t)
+	bl := linkOn(b, 1, client)
+	big := &gossip.Message{Header: gossip.Header{Type: gossip.TypePublish}, Channel: []byte("c"),
+		Payload: bytes.Repeat([]byte("x"), 16<<20)}
+	small := &gossip.Message{Header: gossip.Header{Type: gossip.TypePing, Port: 3}}
+	b.stepMu.Lock()
+	b.exec([]Output{{Kind: OutSend, Link: 1, Msg: big}, {Kind: OutSend, Link: 1, Msg: small}})
+	b.stepMu.Unlock()
+	bl.mu.Lock()
+	require.True(t, bl.flushing, "16 MiB cannot fit in a socket buffer")
+	require.Positive(t, bl.queued)
+	bl.mu.Unlock()
+	ev, alloc, _ := b.LinkStats(1)
+	require.Equal(t, "rw", ev)
+	require.Positive(t, alloc)
+	m := readPacket(t, server)
+	require.Equal(t, big.Payload, m.Payload)
+	require.Equal(t, uint16(3), readPacket(t, server).Port)
+	wg.Wait()
+	bl.mu.Lock()
+	require.False(t, bl.flushing)
+	require.Zero(t, bl.queued)
+	bl.mu.Unlock()
+}
+
+// TestBusExternalCron: with ExternalCron the bus runs no clock of its own;
+// each Cron call is one cron step, and none happens before Start.
+func TestBusExternalCron(t *testing.T) {
+	st, err := New(Options{ConfigFile: filepath.Join(t.TempDir(), "nodes.conf"), Port: 7000, Log: zerolog.Nop()})
+	require.NoError(t, err)
+	b := NewBus(st, BusOptions{ExternalCron: true, Log: zerolog.Nop()})
+	iterations := func() uint64 {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.iteration
+	}
+	b.Cron()
+	require.Zero(t, iterations(), "Cron before Start")
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	b.Start(done, &wg)
+	for range 3 {
+		b.Cron()
+	}
+	time.Sleep(300 * time.Millisecond) // an own 100 ms clock would tick meanwhile
+	require.Equal(t, uint64(3), iterations())
+	close(done)
+	wg.Wait()
+	b.Cron()
+	require.Equal(t, uint64(3), iterations(), "Cron after shutdown")
 }

@@ -14,6 +14,11 @@ func (st *State) cron() {
 		me.Hostname = h
 		st.todo |= todoPublish
 	}
+	// MOVED and ASK name nodes by cluster-preferred-endpoint-type, which
+	// CONFIG SET may change.
+	if set.EndpointType != st.pubEndpoint {
+		st.todo |= todoPublish
+	}
 	// clusterUpdateMyselfFlags: NOFAILOVER follows
 	// cluster-replica-no-failover.
 	if nf := set.ReplicaNoFailover; nf != (me.Flags&FlagNoFailover != 0) {
@@ -26,7 +31,8 @@ func (st *State) cron() {
 	}
 	// §1 steps 1-3: count PFAIL nodes, expire handshakes, reconnect.
 	st.pfailCount = 0
-	for _, n := range append([]*Node(nil), st.list...) {
+	st.cronList = append(st.cronList[:0], st.list...) // the loop may delete nodes
+	for _, n := range st.cronList {
 		if n.Flags&(FlagMyself|FlagNoAddr) != 0 {
 			continue
 		}

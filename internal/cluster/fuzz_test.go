@@ -70,7 +70,8 @@ func (s *byteSource) message() *gossip.Message {
 	m.FailName = s.name()
 	m.UpdateName = s.name()
 	m.UpdateConfigEpoch = s.u64() % 16
-	m.UpdateSlots = m.Slots
+	us := m.Slots
+	m.UpdateSlots = &us
 	m.Channel, m.Payload = []byte("c"), []byte("p")
 	return m
 }

@@ -16,12 +16,11 @@ func (st *State) processPacket(l *link, m *gossip.Message) {
 	if int(h.Type) < MsgTypeCount {
 		st.stats.Received[h.Type]++
 	}
-	senderID := h.Sender.String()
 	// Robustness beyond 7.0: a packet naming an impossible sender, a
 	// sender that is myself or an unusable IP is dropped, so a broken or
 	// hostile peer cannot corrupt the table or nodes.conf.
-	if !ValidID(senderID) || senderID == st.myself.ID || !validIP(h.IP) {
-		st.opts.Log.Warn().Str("sender", printable(senderID)).Msg("Dropping bus packet with an invalid sender name or IP")
+	if !validName(&h.Sender) || string(h.Sender[:]) == st.myself.ID || !validIP(h.IP) {
+		st.opts.Log.Warn().Str("sender", printable(h.Sender.String())).Msg("Dropping bus packet with an invalid sender name or IP")
 		return
 	}
 	// Step 5: the link's node, unless it is still a handshake node; else
@@ -30,7 +29,7 @@ func (st *State) processPacket(l *link, m *gossip.Message) {
 	if l.node != nil && l.node.Flags&FlagHandshake == 0 {
 		sender = l.node
 	} else {
-		sender = st.lookup(senderID)
+		sender = st.lookupName(&h.Sender)
 		if sender != nil && l.node == nil && l.inbound {
 			st.bindInbound(sender, l)
 		}
@@ -67,12 +66,12 @@ func (st *State) processPacket(l *link, m *gossip.Message) {
 	case gossip.TypeFail:
 		// cluster-behaviour.md §3 "Receiving FAIL".
 		if sender == nil {
-			st.opts.Log.Info().Msg("Ignoring FAIL message from unknown node " + senderID + " about " + printable(m.FailName.String()))
+			st.opts.Log.Info().Msg("Ignoring FAIL message from unknown node " + h.Sender.String() + " about " + printable(m.FailName.String()))
 			return
 		}
 		failing := st.lookup(m.FailName.String())
 		if failing != nil && failing.Flags&(FlagFail|FlagMyself) == 0 {
-			st.opts.Log.Info().Msg("FAIL message received from " + senderID + " about " + failing.ID)
+			st.opts.Log.Info().Msg("FAIL message received from " + h.Sender.String() + " about " + failing.ID)
 			failing.Flags |= FlagFail
 			failing.failTime = st.now
 			failing.Flags &^= FlagPFail
@@ -153,7 +152,7 @@ func (st *State) processPingish(l *link, m *gossip.Message, sender *Node, sender
 			l.node.Flags &^= FlagHandshake
 			l.node.Flags |= roleFlags(Flags(h.Flags) & (FlagMaster | FlagSlave))
 			st.todo |= todoSave
-		} else if l.node.ID != h.Sender.String() {
+		} else if l.node.ID != string(h.Sender[:]) {
 			// cluster-bus.md §8: a PONG from a different node on the
 			// outbound link: the address is stale.
 			n := l.node
@@ -198,7 +197,7 @@ func (st *State) processPingish(l *link, m *gossip.Message, sender *Node, sender
 	if h.SlaveOf.IsZero() {
 		st.setNodeAsMaster(sender)
 	} else {
-		master := st.lookup(h.SlaveOf.String())
+		master := st.lookupName(&h.SlaveOf)
 		if sender.IsMaster() {
 			st.delNodeSlots(sender)
 			sender.Flags &^= FlagMaster | FlagMigrateTo
@@ -229,6 +228,10 @@ func (st *State) processPingish(l *link, m *gossip.Message, sender *Node, sender
 	// configEpoch: one UPDATE about that owner.
 	if dirty {
 		for s := 0; s < slots.Count; s++ {
+			if s&7 == 0 && h.Slots[s>>3] == 0 {
+				s += 7
+				continue
+			}
 			if !h.Slots.Has(s) {
 				continue
 			}
@@ -257,15 +260,14 @@ func (st *State) processGossip(m *gossip.Message, sender *Node) {
 	for i := range m.Gossip {
 		g := &m.Gossip[i]
 		flags := Flags(g.Flags)
-		id := g.Name.String()
-		if !ValidID(id) || !validIP(g.IP) {
+		if !validName(&g.Name) || !validIP(g.IP) {
 			continue
 		}
-		n := st.lookup(id)
+		n := st.lookupName(&g.Name)
 		if n == nil {
 			// Unknown node from a known sender: trusted, created with the
 			// gossiped name, flags and address (no handshake).
-			if sender != nil && flags&FlagNoAddr == 0 && !st.blacklisted(id) {
+			if id := g.Name.String(); sender != nil && flags&FlagNoAddr == 0 && !st.blacklisted(id) {
 				n = &Node{ID: id, Flags: roleFlags(flags &^ FlagMyself), ctime: st.now, IP: g.IP,
 					Port: int(g.Port), PPort: int(g.PPort), CPort: int(g.CPort)}
 				st.addNode(n)
@@ -342,7 +344,11 @@ func (st *State) processUpdate(sender *Node, m *gossip.Message) {
 	}
 	n.ConfigEpoch = m.UpdateConfigEpoch
 	st.todo |= todoSave | todoFsync
-	st.updateSlotsConfigWith(n, m.UpdateConfigEpoch, &m.UpdateSlots)
+	claimed := m.UpdateSlots
+	if claimed == nil {
+		claimed = new(slots.Bitmap)
+	}
+	st.updateSlotsConfigWith(n, m.UpdateConfigEpoch, claimed)
 }
 
 // updateAddress is nodeUpdateAddressIfNeeded (cluster-bus.md §9 "Peer IP"):
@@ -423,6 +429,10 @@ func (st *State) updateSlotsConfigWith(sender *Node, epoch uint64, claimed *slot
 	var dirty, lost []int
 	senderSlots, migrated := 0, 0
 	for s := 0; s < slots.Count; s++ {
+		if s&7 == 0 && claimed[s>>3] == 0 && sender.slots[s>>3] == 0 {
+			s += 7 // eight slots neither claimed nor bound to the sender
+			continue
+		}
 		if !claimed.Has(s) {
 			if st.owner[s] == sender {
 				// Still bound to the sender, which stopped claiming it:

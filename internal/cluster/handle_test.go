@@ -203,6 +203,7 @@ func TestUpdateMessage(t *testing.T) {
 	up := peerMsg(gossip.TypeUpdate, idB, 3, -1, -1)
 	up.UpdateName = gossip.NameFrom(idA)
 	up.UpdateConfigEpoch = 2 // not newer than what we know: ignored
+	up.UpdateSlots = new(slots.Bitmap)
 	up.UpdateSlots.Set(5)
 	m.step(Event{Kind: EvMessage, Link: links[idB], Msg: up})
 	require.Equal(t, idM, m.owner(5))

@@ -181,7 +181,7 @@ func (st *State) Step(ev Event) []Output {
 	case EvWake:
 		st.todo |= todoHandleFailover
 	}
-	st.finish()
+	st.finish(false)
 	return st.drain()
 }
 
@@ -202,7 +202,7 @@ func (st *State) emit(o Output) { st.out = append(st.out, o) }
 
 // finish is clusterBeforeSleep: state evaluation, the nodes.conf save
 // (placed before every output of the event) and the snapshot publication.
-func (st *State) finish() {
+func (st *State) finish(eager bool) {
 	// clusterBeforeSleep: a failover step first (an ACK may have completed
 	// a quorum; a manual failover may be startable), then the state, then
 	// the save.
@@ -221,12 +221,18 @@ func (st *State) finish() {
 	}
 	if todo&todoSave != 0 {
 		st.saveGen++
-		save := Output{Kind: OutSave, Text: st.configText(), Fsync: todo&todoFsync != 0, Gen: st.saveGen}
+		save := Output{Kind: OutSave, Fsync: todo&todoFsync != 0, Gen: st.saveGen}
+		if eager || !st.opts.LazySaveText {
+			save.Text = st.configText()
+		}
 		st.out = append(st.out, Output{})
 		copy(st.out[1:], st.out)
 		st.out[0] = save
 	}
-	if todo&(todoSave|todoPublish|todoUpdateState) != 0 {
+	// The routing snapshot changes with slots, roles, addresses and the
+	// state, which set todoUpdateState or todoPublish; a save alone (an
+	// epoch, a node learnt from gossip) leaves it as it is.
+	if todo&(todoPublish|todoUpdateState) != 0 {
 		st.publish()
 	}
 }
@@ -235,10 +241,14 @@ func (st *State) finish() {
 // nodes.conf is written now, before the reply, and the network outputs
 // wait for the edge, which Notify wakes up.
 func (st *State) endCommand() {
-	st.finish()
+	st.finish(true)
 	keep := st.out[:0]
 	for _, o := range st.out {
 		if o.Kind == OutSave {
+			// A command's change is always flushed to disk before its
+			// reply (more than Redis, which fsyncs only some of them;
+			// commands are rare, the bus's saves are not).
+			o.Fsync = true
 			if err := st.WriteConfig(o); err != nil {
 				st.opts.Log.Warn().Err(err).Msg("saving the cluster config")
 			}
@@ -253,18 +263,29 @@ func (st *State) endCommand() {
 }
 
 // WriteConfig carries out an OutSave: it writes nodes.conf unless a newer
-// save already happened.
+// save already happened (then, for a save with fsync, it flushes what that
+// newer save wrote, which includes everything this one had to). An OutSave
+// without Text (LazySaveText) is rendered now, from the current state.
+// The caller must not hold the state's lock for an OutSave without Text.
 func (st *State) WriteConfig(o Output) error {
+	if o.Text == "" && st.path != "" {
+		st.mu.Lock()
+		o.Text = st.configText()
+		st.mu.Unlock()
+	}
 	st.saveMu.Lock()
 	defer st.saveMu.Unlock()
 	if o.Gen != 0 && o.Gen <= st.savedGen {
+		if o.Fsync && st.path != "" {
+			return syncFile(st.path)
+		}
 		return nil
 	}
 	st.savedGen = o.Gen
 	if st.path == "" {
 		return nil
 	}
-	return writeFileAtomic(st.path, []byte(o.Text))
+	return writeConfigFile(st.path, []byte(o.Text), o.Fsync)
 }
 
 // newLink creates the record of an outbound link to n and asks the edge to

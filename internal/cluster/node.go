@@ -206,6 +206,25 @@ func (n *Node) description(ranges []slots.Range, open string) string {
 	return b.String()
 }
 
+// validName is ValidID on a name from the wire.
+func validName(n *gossip.Name) bool {
+	for _, c := range n {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// lookupName is lookup by a name from the wire, without converting it to a
+// string first (one allocation per packet and per gossip entry saved).
+func (st *State) lookupName(n *gossip.Name) *Node {
+	if !validName(n) {
+		return nil
+	}
+	return st.nodes[string(n[:])]
+}
+
 // ValidID reports whether s is shaped like a node ID as Redis checks it: 40
 // characters from [a-z0-9].
 func ValidID(s string) bool {

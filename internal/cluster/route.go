@@ -44,6 +44,7 @@ func (st *State) Snapshot() *Snapshot { return st.snap.Load() }
 func (st *State) publish() {
 	sn := &Snapshot{ok: st.ok, replica: st.myself.IsReplica()}
 	endpoint := st.settings().EndpointType
+	st.pubEndpoint = endpoint
 	index := make(map[*Node]uint16, len(st.nodes))
 	idx := func(n *Node) uint16 {
 		if n == nil {

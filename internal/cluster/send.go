@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"github.com/redcluster/redcluster/internal/gossip"
+	"github.com/redcluster/redcluster/internal/slots"
 )
 
 // buildHeader is clusterBuildMessageHdr (cluster-bus.md §2): a replica
@@ -90,6 +91,7 @@ func (st *State) sendPing(l *link, typ gossip.Type) {
 		l.node.PingSent = st.now
 	}
 	m := st.buildHeader(typ)
+	m.Gossip = make([]gossip.GossipEntry, 0, max(wanted, 0)+st.pfailCount)
 	// Random draws, at most 3·wanted; PFAIL nodes are added afterwards.
 	for tries := wanted * 3; fresh > 0 && len(m.Gossip) < wanted && tries > 0; tries-- {
 		n := st.list[st.rnd.IntN(len(st.list))]
@@ -160,6 +162,7 @@ func (st *State) sendUpdate(l *link, n *Node) {
 	m := st.buildHeader(gossip.TypeUpdate)
 	m.UpdateName = gossip.NameFrom(n.ID)
 	m.UpdateConfigEpoch = n.ConfigEpoch
+	m.UpdateSlots = new(slots.Bitmap)
 	for i := range m.UpdateSlots {
 		m.UpdateSlots[i] = n.slots[i] &^ st.notClaiming[i]
 	}

@@ -349,6 +349,13 @@ func runSchedule(t testing.TB, seed uint64) *sim {
 		if sc.scenario == scForce {
 			arg = [][]byte{[]byte("force")}
 		}
+		// Without FORCE, Redis refuses while the replica has no link to
+		// its master (a dropped packet can make the ping time out and
+		// the link be freed until the next cron): an operator retries.
+		s.runUntil(2000, func() bool {
+			m := rep.st.myself.Master
+			return sc.scenario == scForce || m != nil && m.link != nil && !m.Failed()
+		})
 		s.trace.note(s, "CLUSTER FAILOVER %s on node %d", arg, rep.i)
 		s.command(rep, func(st *State) error { return st.Failover(arg) })
 		// Writes on the old master pause, the replica catches up and is

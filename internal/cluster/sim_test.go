@@ -268,7 +268,9 @@ func (s *sim) step(nd *simNode, ev Event) {
 // command runs a CLUSTER command on a node and carries out its outputs.
 func (s *sim) command(nd *simNode, fn func(st *State) error) {
 	if err := fn(nd.st); err != nil {
-		s.t.Fatalf("node %d: %v", nd.i, err)
+		// failf: a schedule runs on a worker goroutine, where t.Fatalf
+		// would end it without naming its seed.
+		s.failf("node %d: %v", nd.i, err)
 	}
 	s.exec(nd, nd.st.TakeOutputs())
 	checkInvariants(s.t, nd.st)
@@ -663,6 +665,13 @@ func checkInvariants(t testing.TB, st *State) {
 			}
 			run++
 		}
+	}
+	assigned := 0
+	for _, c := range count {
+		assigned += c
+	}
+	if assigned != st.assigned {
+		fail("%d slots have an owner, the count says %d", assigned, st.assigned)
 	}
 	for n := range count {
 		if st.nodes[n.ID] != n {

@@ -90,7 +90,13 @@ type Options struct {
 	// Notify, when set, is called (with the state locked) after a command
 	// queued outputs for the edge; the edge then calls TakeOutputs.
 	Notify func()
-	Log    zerolog.Logger
+	// LazySaveText: the OutSave outputs of Step carry no Text; WriteConfig
+	// renders the text when it writes. An edge that coalesces saves (the
+	// Bus) then renders nodes.conf once per write instead of once per
+	// event: a forming 120-node cluster spent a tenth of its CPU rendering
+	// texts that a newer save replaced before they were written.
+	LazySaveText bool
+	Log          zerolog.Logger
 }
 
 // State is this node's view of the cluster. Its methods are safe for
@@ -102,6 +108,8 @@ type State struct {
 	myself        *Node
 	nodes         map[string]*Node
 	list          []*Node // the nodes in insertion order (deterministic walks)
+	cronList      []*Node // the cron's copy of list, reused
+	pubEndpoint   string  // the endpoint type of the published snapshot
 	links         map[LinkID]*link
 	nextLink      LinkID
 	rnd           *mrand.Rand
@@ -117,6 +125,7 @@ type State struct {
 	saveMu        sync.Mutex
 	savedGen      uint64
 	owner         [slots.Count]*Node
+	assigned      int // slots with an owner
 	migrating     map[int]*Node
 	importing     map[int]*Node
 	currentEpoch  uint64
@@ -272,6 +281,7 @@ func (st *State) addSlot(n *Node, slot int) bool {
 		return false
 	}
 	st.owner[slot] = n
+	st.assigned++
 	n.slots.Set(slot)
 	n.numSlots++
 	// clusterNodeSetSlotBit (cluster-behaviour.md §9): a master getting its
@@ -303,6 +313,7 @@ func (st *State) delSlot(slot int) (had, mine bool) {
 	n.slots.Clear(slot)
 	n.numSlots--
 	st.owner[slot] = nil
+	st.assigned--
 	return true, mine
 }
 
@@ -328,16 +339,15 @@ func (st *State) updateState() {
 	}
 	set := st.settings()
 	newOK := true
-	if set.RequireFullCoverage {
-		for _, n := range st.owner {
-			if n == nil || n.Flags&FlagFail != 0 {
-				newOK = false
-				break
-			}
-		}
+	// Full coverage: every slot assigned, none to a FAIL node.
+	if set.RequireFullCoverage && st.assigned < slots.Count {
+		newOK = false
 	}
 	size, reachable := 0, 0
-	for _, n := range st.nodes {
+	for _, n := range st.list {
+		if n.numSlots > 0 && n.Flags&FlagFail != 0 && set.RequireFullCoverage {
+			newOK = false
+		}
 		if n.IsMaster() && n.numSlots > 0 {
 			size++
 			if n.Flags&(FlagFail|FlagPFail) == 0 {
@@ -425,7 +435,14 @@ func (st *State) renameNode(n *Node, id string) {
 // deleteNode removes n from the table with its slots, failure reports and
 // links (clusterDelNode).
 func (st *State) deleteNode(n *Node) {
-	for s := 0; s < slots.Count; s++ {
+	// The routing snapshot names slot owners, open slots' nodes and my
+	// master; finish republishes it only on todoPublish/todoUpdateState,
+	// not on a save alone (the bus deletes handshake nodes, which hold
+	// none of these, many times while a cluster forms).
+	if n.numSlots > 0 || n == st.myself.Master || len(st.migrating)+len(st.importing) > 0 {
+		st.todo |= todoUpdateState | todoPublish
+	}
+	for s := 0; s < slots.Count && n.numSlots > 0; s++ {
 		if st.owner[s] == n {
 			st.delSlot(s)
 		}

@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+
+	"github.com/redcluster/redcluster/internal/slots"
 )
 
 var be = binary.BigEndian
@@ -45,17 +48,31 @@ func drop(format string, args ...any) error { return &DropError{Reason: fmt.Spri
 // validation order. Errors are ErrCloseLink or *DropError. Slices in the
 // result are copies: the caller may reuse pkt.
 func Decode(pkt []byte) (*Message, error) {
-	n, err := FrameLen(pkt)
-	if err != nil {
+	m := &Message{}
+	if err := DecodeInto(m, pkt); err != nil {
 		return nil, err
 	}
+	return m, nil
+}
+
+// DecodeInto is Decode into m, which is overwritten: a reader that is done
+// with the previous message decodes the next one without allocating a
+// Message (4 KiB) per packet. m's Gossip array is reused; Channel, Payload
+// and extension bodies are always new, so they may outlive m's next use.
+// On error m is left in an unspecified state.
+func DecodeInto(m *Message, pkt []byte) error {
+	n, err := FrameLen(pkt)
+	if err != nil {
+		return err
+	}
 	if n != len(pkt) {
-		return nil, ErrCloseLink
+		return ErrCloseLink
 	}
 	if v := be.Uint16(pkt[8:10]); v != Version {
-		return nil, drop("unsupported protocol version %d", v)
+		return drop("unsupported protocol version %d", v)
 	}
-	m := &Message{}
+	entries := m.Gossip[:0]
+	*m = Message{}
 	h := &m.Header
 	h.Port = be.Uint16(pkt[10:12])
 	h.Type = Type(be.Uint16(pkt[12:14]))
@@ -79,19 +96,19 @@ func Decode(pkt []byte) (*Message, error) {
 	case TypePing, TypePong, TypeMeet:
 		explen := HeaderLen + GossipLen*count
 		if explen > n {
-			return nil, drop("invalid %s packet of length %d (count %d)", h.Type, n, count)
+			return drop("invalid %s packet of length %d (count %d)", h.Type, n, count)
 		}
 		if h.MFlags&MFlagExtData != 0 {
 			pos := explen
 			for i := 0; i < extCount; i++ {
 				if pos+8 > n {
-					return nil, drop("invalid %s packet of length %d (extension %d truncated)", h.Type, n, i)
+					return drop("invalid %s packet of length %d (extension %d truncated)", h.Type, n, i)
 				}
 				// 7.0 reads the length as 16 bits; we read all 32 and
 				// require the same bounds.
 				l := int(be.Uint32(pkt[pos : pos+4]))
 				if l%8 != 0 || l < 8 || l > n-pos {
-					return nil, drop("invalid %s packet of length %d (extension length %d)", h.Type, n, l)
+					return drop("invalid %s packet of length %d (extension length %d)", h.Type, n, l)
 				}
 				m.Extensions = append(m.Extensions, Extension{
 					Type: be.Uint16(pkt[pos+4 : pos+6]),
@@ -102,9 +119,12 @@ func Decode(pkt []byte) (*Message, error) {
 			explen = pos
 		}
 		if explen != n {
-			return nil, drop("invalid %s packet of length %d (expected %d)", h.Type, n, explen)
+			return drop("invalid %s packet of length %d (expected %d)", h.Type, n, explen)
 		}
-		m.Gossip = make([]GossipEntry, count)
+		if entries == nil || cap(entries) < count {
+			entries = make([]GossipEntry, count)
+		}
+		m.Gossip = entries[:count]
 		for i := range m.Gossip {
 			g := data[i*GossipLen : (i+1)*GossipLen]
 			e := &m.Gossip[i]
@@ -119,51 +139,56 @@ func Decode(pkt []byte) (*Message, error) {
 		}
 	case TypeFail:
 		if n != FailLen {
-			return nil, drop("invalid FAIL packet of length %d", n)
+			return drop("invalid FAIL packet of length %d", n)
 		}
 		copy(m.FailName[:], data[:NameLen])
 	case TypePublish, TypePublishShard:
 		if n < HeaderLen+publishHead {
-			return nil, drop("invalid %s packet of length %d", h.Type, n)
+			return drop("invalid %s packet of length %d", h.Type, n)
 		}
 		cl := uint64(be.Uint32(data[0:4]))
 		ml := uint64(be.Uint32(data[4:8]))
 		if uint64(HeaderLen+publishHead)+cl+ml != uint64(n) {
-			return nil, drop("invalid %s packet of length %d", h.Type, n)
+			return drop("invalid %s packet of length %d", h.Type, n)
 		}
 		m.Channel = append([]byte(nil), data[8:8+cl]...)
 		m.Payload = append([]byte(nil), data[8+cl:8+cl+ml]...)
 	case TypeAuthRequest, TypeAuthAck, TypeMFStart:
 		if n != HeaderLen {
-			return nil, drop("invalid %s packet of length %d", h.Type, n)
+			return drop("invalid %s packet of length %d", h.Type, n)
 		}
 	case TypeUpdate:
 		if n != UpdateLen {
-			return nil, drop("invalid UPDATE packet of length %d", n)
+			return drop("invalid UPDATE packet of length %d", n)
 		}
 		m.UpdateConfigEpoch = be.Uint64(data[0:8])
 		copy(m.UpdateName[:], data[8:48])
+		m.UpdateSlots = new(slots.Bitmap)
 		copy(m.UpdateSlots[:], data[48:48+len(m.UpdateSlots)])
 	case TypeModule:
 		if n < HeaderLen+moduleHead {
-			return nil, drop("invalid MODULE packet of length %d", n)
+			return drop("invalid MODULE packet of length %d", n)
 		}
 		copy(m.ModuleID[:], data[0:8])
 		l := uint64(be.Uint32(data[8:12]))
 		if uint64(HeaderLen+moduleHead)+l != uint64(n) {
-			return nil, drop("invalid MODULE packet of length %d", n)
+			return drop("invalid MODULE packet of length %d", n)
 		}
 		m.ModuleType = data[12]
 		m.Payload = append([]byte(nil), data[13:13+l]...)
 	default:
 		// Unknown types are accepted and ignored by the receiver.
 	}
-	return m, nil
+	return nil
 }
 
 // Encode builds the packet for m, filling count, extensions, the EXT_DATA
 // flag and totlen from the payload.
-func Encode(m *Message) []byte {
+func Encode(m *Message) []byte { return AppendEncode(nil, m) }
+
+// AppendEncode appends the packet for m to dst (Encode into a reused
+// buffer) and returns the extended slice.
+func AppendEncode(dst []byte, m *Message) []byte {
 	size := HeaderLen
 	switch m.Type {
 	case TypePing, TypePong, TypeMeet:
@@ -180,7 +205,10 @@ func Encode(m *Message) []byte {
 	case TypeModule:
 		size += moduleHead + len(m.Payload)
 	}
-	pkt := make([]byte, size)
+	start := len(dst)
+	dst = slices.Grow(dst, size)[:start+size]
+	pkt := dst[start:]
+	clear(pkt)
 	h := &m.Header
 	copy(pkt[0:4], Signature)
 	be.PutUint32(pkt[4:8], uint32(size))
@@ -237,14 +265,16 @@ func Encode(m *Message) []byte {
 	case TypeUpdate:
 		be.PutUint64(data[0:8], m.UpdateConfigEpoch)
 		copy(data[8:48], m.UpdateName[:])
-		copy(data[48:], m.UpdateSlots[:])
+		if m.UpdateSlots != nil {
+			copy(data[48:], m.UpdateSlots[:])
+		}
 	case TypeModule:
 		copy(data[0:8], m.ModuleID[:])
 		be.PutUint32(data[8:12], uint32(len(m.Payload)))
 		data[12] = m.ModuleType
 		copy(data[13:], m.Payload)
 	}
-	return pkt
+	return dst
 }
 
 func cString(b []byte) string {

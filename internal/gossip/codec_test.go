@@ -88,7 +88,7 @@ func TestRoundTripEveryType(t *testing.T) {
 		{Message{Header: hdr, FailName: NameFrom(strings.Repeat("c", 40))}, []Type{TypeFail}},
 		{Message{Header: hdr, Channel: []byte("ch"), Payload: []byte("hello")}, []Type{TypePublish, TypePublishShard}},
 		{Message{Header: hdr}, []Type{TypeAuthRequest, TypeAuthAck, TypeMFStart}},
-		{Message{Header: hdr, UpdateConfigEpoch: 9, UpdateName: NameFrom(strings.Repeat("d", 40)), UpdateSlots: bm}, []Type{TypeUpdate}},
+		{Message{Header: hdr, UpdateConfigEpoch: 9, UpdateName: NameFrom(strings.Repeat("d", 40)), UpdateSlots: &bm}, []Type{TypeUpdate}},
 		{Message{Header: hdr, ModuleID: [8]byte{1, 2, 3, 4, 5, 6, 7, 8}, ModuleType: 7, Payload: []byte("mod")}, []Type{TypeModule}},
 	}
 	for _, c := range cases {
@@ -105,6 +105,60 @@ func TestRoundTripEveryType(t *testing.T) {
 		}
 	}
 	require.Equal(t, "node0.example", (&Message{Extensions: []Extension{HostnameExtension("node0.example")}}).Hostname())
+}
+
+// TestDecodeIntoReuse decodes a sequence of packets into one Message, as a
+// bus reader does: each result must equal a fresh Decode of the same
+// packet (nothing left over from the previous one), and what may outlive
+// the message (channel, payload, extension bodies) must not share memory
+// with the next decode.
+func TestDecodeIntoReuse(t *testing.T) {
+	var bm slots.Bitmap
+	bm.Set(7)
+	hdr := Header{Port: 7000, CurrentEpoch: 5, Sender: NameFrom(strings.Repeat("a", 40)), Slots: bm, IP: "10.0.0.1"}
+	entry := func(c string) GossipEntry {
+		return GossipEntry{Name: NameFrom(strings.Repeat(c, 40)), IP: "10.0.0.2", Port: 1, CPort: 2, Flags: FlagMaster}
+	}
+	seq := []Message{
+		{Header: hdr, Gossip: []GossipEntry{entry("b"), entry("c"), entry("d")}, Extensions: []Extension{HostnameExtension("h1")}},
+		{Header: hdr, UpdateConfigEpoch: 9, UpdateName: NameFrom(strings.Repeat("e", 40)), UpdateSlots: &bm},
+		{Header: hdr, Gossip: []GossipEntry{entry("f")}},
+		{Header: hdr, Channel: []byte("ch"), Payload: []byte("one")},
+		{Header: hdr, Channel: []byte("ch"), Payload: []byte("two")},
+		{Header: hdr, Gossip: []GossipEntry{}},
+	}
+	types := []Type{TypePing, TypeUpdate, TypePong, TypePublish, TypePublish, TypeMeet}
+	var m Message
+	var payloads [][]byte
+	for i := range seq {
+		seq[i].Type = types[i]
+		pkt := Encode(&seq[i])
+		want, err := Decode(pkt)
+		require.NoError(t, err)
+		require.NoError(t, DecodeInto(&m, pkt))
+		require.Equal(t, want, &m, "packet %d (%s)", i, types[i])
+		if m.Payload != nil {
+			payloads = append(payloads, m.Payload)
+		}
+	}
+	require.Equal(t, [][]byte{[]byte("one"), []byte("two")}, payloads)
+}
+
+// TestAppendEncode encodes after existing bytes, into a buffer holding
+// garbage: the prefix is kept and the packet is what Encode builds.
+func TestAppendEncode(t *testing.T) {
+	m := &Message{Header: Header{Type: TypePing, Sender: NameFrom(strings.Repeat("a", 40)), IP: "10.0.0.1"},
+		Gossip: []GossipEntry{{Name: NameFrom(strings.Repeat("b", 40)), IP: "1.2.3.4"}}}
+	want := Encode(m)
+	buf := make([]byte, 3, 8192)
+	copy(buf, "xyz")
+	for i := 3; i < cap(buf); i++ {
+		buf[:cap(buf)][i] = 0xff
+	}
+	got := AppendEncode(buf, m)
+	require.Equal(t, "xyz", string(got[:3]))
+	require.Equal(t, want, got[3:])
+	require.Equal(t, want, AppendEncode(got[:0], m))
 }
 
 func TestDecodeRejects(t *testing.T) {

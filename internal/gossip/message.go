@@ -140,7 +140,7 @@ type Message struct {
 	// UPDATE: the described node's configEpoch, name and slots.
 	UpdateConfigEpoch uint64
 	UpdateName        Name
-	UpdateSlots       slots.Bitmap
+	UpdateSlots       *slots.Bitmap // nil: none (a Message is 2 KiB smaller for the other types)
 	// MODULE
 	ModuleID   [8]byte
 	ModuleType byte

@@ -137,7 +137,9 @@ func (s *Server) initCluster() error {
 		// machinery (cluster-behaviour.md §8).
 		OnPauseWrites:   func(until int64) { s.pauseClients(pauseWrite, until) },
 		OnUnpauseWrites: s.unpauseClients,
-		Log:             s.Log,
+		// startCron calls bus.Cron after the server's cron.
+		ExternalCron: true,
+		Log:          s.Log,
 	})
 	s.Router = &clusterRouter{s: s, st: st, bus: bus}
 	return nil

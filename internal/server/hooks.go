@@ -1,6 +1,10 @@
 package server
 
-import "time"
+import (
+	"time"
+
+	"github.com/redcluster/redcluster/internal/pollclock"
+)
 
 // afterCommand runs after every command, with the slot locks released:
 // it serves clients blocked on keys that became ready.
@@ -19,19 +23,24 @@ func (s *Server) onClientClose(c *Client) {
 // after eviction has had its chance).
 func (s *Server) memoryOK(c *Client) bool { return s.checkMemory() }
 
-// startCron starts the periodic tasks (active expiry, stats sampling).
+// startCron starts the periodic tasks (active expiry, stats sampling) and,
+// in cluster mode, the cluster bus's cron after them, as serverCron runs
+// clusterCron: one pollclock wakes an idle process once per tick instead
+// of one timer per cron (pollclock's comment has the figures).
 func (s *Server) startCron() {
-	s.wg.Add(1)
+	clock := pollclock.New(100 * time.Millisecond)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.closing:
-				return
-			case <-t.C:
-				s.cron()
+		<-s.closing
+		clock.Close()
+	}()
+	go func() {
+		defer s.wg.Done()
+		for clock.Wait() {
+			s.cron()
+			if r, ok := s.Router.(*clusterRouter); ok {
+				r.bus.Cron() // no lock held here: the bus's callbacks take the server's
 			}
 		}
 	}()
