@@ -24,6 +24,9 @@ func (m *Master) cronLoop() {
 // and frees an unused backlog after repl-backlog-ttl.
 func (m *Master) cron(now time.Time, loops int64) {
 	m.mu.Lock()
+	// A safety net: writers left asleep by a FeedMultiDeferred whose
+	// caller did not Flush are woken within a second.
+	m.flushLocked()
 	cfg := m.cfg
 	period := max(int64(cfg.PingPeriod/time.Second), 1)
 	if loops%period == 0 && len(m.links) > 0 && !m.replicaMode && m.backlog != nil &&

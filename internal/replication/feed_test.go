@@ -2,6 +2,8 @@ package replication
 
 import (
 	"context"
+	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -237,4 +239,119 @@ func TestWaitAcksBookkeeping(t *testing.T) {
 	m.mu.Lock()
 	m.links = nil // fake links have no connection to close
 	m.mu.Unlock()
+}
+
+// TestFeedDeferredWake checks that FeedMultiDeferred leaves a streaming
+// replica's writer asleep until Flush (or the cron), that Feed wakes it
+// at once, and that the stream's bytes are the same either way.
+func TestFeedDeferredWake(t *testing.T) {
+	set := "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n"
+	sel0 := "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n"
+	woken := func(l *link) bool {
+		select {
+		case <-l.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	tests := []struct {
+		name      string
+		feed      func(m *Master)
+		wokenNow  bool // right after the feed
+		flush     func(m *Master)
+		wokenThen bool // after flush
+	}{
+		{"deferred then Flush", func(m *Master) { m.FeedMultiDeferred([]Op{{DB: 0, Args: args("SET", "k", "v")}}) }, false,
+			func(m *Master) { m.Flush() }, true},
+		{"deferred then cron", func(m *Master) { m.FeedMultiDeferred([]Op{{DB: 0, Args: args("SET", "k", "v")}}) }, false,
+			func(m *Master) { m.cron(time.Now(), 1) }, true},
+		{"immediate", func(m *Master) { m.FeedMulti([]Op{{DB: 0, Args: args("SET", "k", "v")}}) }, true,
+			func(m *Master) { m.Flush() }, false},
+		{"deferred over the limit", func(m *Master) {
+			m.FeedMultiDeferred([]Op{{DB: 0, Args: args("SET", "k", strings.Repeat("x", deferWakeLimit))}})
+		}, true, func(m *Master) { m.Flush() }, true}, // the SELECT before it was deferred: a spare wake
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewMaster(DefaultMasterConfig(), nil, zerolog.Nop())
+			defer m.Close()
+			withBacklog(m)
+			l := &link{m: m, streaming: true, accumulate: true, wake: make(chan struct{}, 1), done: make(chan struct{})}
+			m.mu.Lock()
+			m.links = append(m.links, l)
+			m.mu.Unlock()
+			defer func() { // before Close: the link has no connection
+				m.mu.Lock()
+				m.links = nil
+				m.mu.Unlock()
+			}()
+			tc.feed(m)
+			require.Equal(t, tc.wokenNow, woken(l))
+			tc.flush(m)
+			require.Equal(t, tc.wokenThen, woken(l))
+			require.False(t, m.flushPending.Load())
+			m.mu.Lock()
+			out := string(l.out)
+			m.mu.Unlock()
+			require.Equal(t, backlogString(m), out)
+			if len(out) < deferWakeLimit {
+				require.Equal(t, sel0+set, out)
+			}
+		})
+	}
+}
+
+// TestFlushDirectWrite checks that Flush writes a deferred feed to the
+// replica's socket itself, and that the writer goroutine takes over when
+// the direct write cannot be made (here: a write deadline in the past).
+func TestFlushDirectWrite(t *testing.T) {
+	tests := []struct {
+		name         string
+		pastDeadline bool
+	}{
+		{"direct", false},
+		{"writer takes over", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			defer ln.Close()
+			conn, err := net.Dial("tcp", ln.Addr().String())
+			require.NoError(t, err)
+			peer, err := ln.Accept()
+			require.NoError(t, err)
+			defer peer.Close()
+
+			m := NewMaster(DefaultMasterConfig(), nil, zerolog.Nop())
+			defer m.Close()
+			withBacklog(m)
+			l := newLink(m, conn, LinkConf{}, false)
+			require.NotNil(t, l.raw)
+			l.streaming, l.accumulate = true, true
+			m.mu.Lock()
+			m.links = append(m.links, l)
+			m.mu.Unlock()
+			go l.writeLoop()
+			if tc.pastDeadline {
+				require.NoError(t, conn.SetWriteDeadline(time.Now().Add(-time.Second)))
+			}
+			m.FeedMultiDeferred([]Op{{DB: 0, Args: args("SET", "k", "v")}})
+			m.FeedMultiDeferred([]Op{{DB: 0, Args: args("SET", "k2", "v2")}})
+			m.Flush()
+			want := backlogString(m)
+			got := make([]byte, len(want))
+			require.NoError(t, peer.SetReadDeadline(time.Now().Add(10*time.Second)))
+			_, err = io.ReadFull(peer, got)
+			require.NoError(t, err)
+			require.Equal(t, want, string(got))
+			// The writer clears writing just after its write returns.
+			require.Eventually(t, func() bool {
+				m.mu.Lock()
+				defer m.mu.Unlock()
+				return !l.writing && len(l.out) == 0
+			}, 10*time.Second, time.Millisecond)
+		})
+	}
 }

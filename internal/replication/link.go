@@ -1,9 +1,11 @@
 package replication
 
 import (
+	"errors"
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/redcluster/redcluster/internal/resp"
@@ -51,8 +53,14 @@ type link struct {
 	ackTime    time.Time
 	out        []byte // stream bytes not yet written
 	spare      []byte
-	softSince  time.Time
-	dead       bool
+	// writing is set while the writer goroutine or a direct write (Flush)
+	// owns bytes taken from out: the other one must not write meanwhile.
+	writing bool
+	// raw is the connection's descriptor for Flush's non-blocking direct
+	// writes (nil: the writer goroutine does all the writing).
+	raw       syscall.RawConn
+	softSince time.Time
+	dead      bool
 
 	wake      chan struct{} // cap 1: out has data or streaming started
 	done      chan struct{} // closed by close
@@ -72,6 +80,11 @@ func newLink(m *Master, conn net.Conn, conf LinkConf, prePSYNC bool) *link {
 	}
 	if host, _, err := net.SplitHostPort(conn.RemoteAddr().String()); err == nil {
 		l.ip = host
+	}
+	if sc, ok := conn.(syscall.Conn); ok && directWrites {
+		if rc, err := sc.SyscallConn(); err == nil {
+			l.raw = rc
+		}
 	}
 	return l
 }
@@ -117,9 +130,18 @@ func (l *link) enqueue(p []byte) {
 		l.softSince = time.Time{}
 	}
 	if l.streaming {
+		if l.m.deferWake && n < deferWakeLimit {
+			l.m.wakePending = true
+			l.m.flushPending.Store(true)
+			return
+		}
 		l.signal()
 	}
 }
+
+// deferWakeLimit is how much output a deferred wake-up may let accumulate
+// (FeedMultiDeferred): past it, the writer is woken at once.
+const deferWakeLimit = 256 << 10
 
 // overLimit drops a replica whose output buffer is over its limits.
 func (l *link) overLimit() {
@@ -157,13 +179,13 @@ func (l *link) writeLoop() {
 		}
 		for {
 			m.mu.Lock()
-			if !l.streaming || len(l.out) == 0 || l.dead {
+			if !l.streaming || len(l.out) == 0 || l.dead || l.writing {
+				// (A direct write in progress wakes us again if it
+				// leaves something to write.)
 				m.mu.Unlock()
 				break
 			}
-			buf := l.out
-			l.out = l.spare[:0]
-			l.spare = nil
+			buf := l.takeOut()
 			timeout := m.cfg.Timeout
 			m.mu.Unlock()
 			l.conn.SetWriteDeadline(time.Now().Add(timeout))
@@ -172,12 +194,69 @@ func (l *link) writeLoop() {
 				return
 			}
 			m.mu.Lock()
-			if cap(buf) <= 1<<20 && l.spare == nil {
-				l.spare = buf[:0]
-			}
+			l.writing = false
+			l.recycle(buf)
 			m.mu.Unlock()
 		}
 	}
+}
+
+// takeOut takes the pending output for writing. Called with the master's
+// mu held; the caller clears writing when done.
+func (l *link) takeOut() []byte {
+	buf := l.out
+	l.out = l.spare[:0]
+	l.spare = nil
+	l.writing = true
+	return buf
+}
+
+// recycle keeps a written buffer for reuse. Called with the master's mu
+// held.
+func (l *link) recycle(buf []byte) {
+	if cap(buf) <= 1<<20 && l.spare == nil {
+		l.spare = buf[:0]
+	}
+}
+
+// writeDirect writes buf, taken with takeOut, to the socket without
+// blocking, from the goroutine that calls Flush (an event loop: Redis
+// writes to its replicas from its event loop too), saving the writer
+// goroutine's wake-up. What the socket does not take goes back in front of
+// the output, for the writer goroutine.
+func (l *link) writeDirect(buf []byte) {
+	var n int
+	var werr error
+	err := l.raw.Write(func(fd uintptr) bool {
+		n, werr = rawWrite(fd, buf)
+		return true // one attempt, never wait for the socket
+	})
+	m := l.m
+	m.mu.Lock()
+	l.writing = false
+	if l.dead {
+		m.mu.Unlock()
+		return
+	}
+	if err == nil && werr != nil && !errors.Is(werr, syscall.EAGAIN) && !errors.Is(werr, syscall.EINTR) {
+		m.mu.Unlock()
+		l.close(werr)
+		return
+	}
+	// err (e.g. a write deadline the writer goroutine set has passed): the
+	// writer goroutine does this write, with a fresh deadline.
+	if n < len(buf) {
+		k := copy(buf, buf[n:])
+		buf = append(buf[:k], l.out...)
+		l.recycle(l.out)
+		l.out = buf
+	} else {
+		l.recycle(buf)
+	}
+	if len(l.out) > 0 && l.streaming && !l.dead {
+		l.signal()
+	}
+	m.mu.Unlock()
 }
 
 // readLoop reads what the replica sends: REPLCONF ACK <offset> (and

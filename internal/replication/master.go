@@ -128,6 +128,14 @@ type Master struct {
 	feeding atomic.Bool
 	// off mirrors offset for lock-free reads.
 	off atomic.Int64
+	// deferWake is set (with mu held) while FeedMultiDeferred appends: the
+	// replica writers are not woken per command but by the next Flush.
+	// wakePending records that some were left asleep (guarded by mu);
+	// flushPending mirrors it so that Flush costs one atomic load when
+	// nothing is pending.
+	deferWake    bool
+	wakePending  bool
+	flushPending atomic.Bool
 	// replicaDB is the db selected by our master's stream (replica mode),
 	// written in the RDBs produced for sub-replicas (repl-stream-db).
 	replicaDB atomic.Int64
@@ -325,6 +333,77 @@ func (m *Master) FeedMulti(ops []Op) int64 {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.feedMultiLocked(ops)
+}
+
+// FeedMultiDeferred is FeedMulti for a caller that calls Flush soon
+// after (an event loop, at the end of its iteration): the replica writers
+// are woken once for all the commands fed meanwhile, so that they send
+// the stream in large writes (Redis writes to its replicas once per event
+// loop iteration too) instead of waking up and writing per command.
+func (m *Master) FeedMultiDeferred(ops []Op) int64 {
+	if !m.feeding.Load() || len(ops) == 0 {
+		return m.off.Load()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.deferWake = true
+	off := m.feedMultiLocked(ops)
+	m.deferWake = false
+	return off
+}
+
+// Flush sends what FeedMultiDeferred left for the replicas: it writes to
+// each idle replica's socket itself, without blocking, and wakes the
+// writers of the others (and of those whose socket did not take it all).
+// It costs one atomic load when nothing is pending.
+func (m *Master) Flush() {
+	if !m.flushPending.Load() {
+		return
+	}
+	var one [1]*link
+	direct := one[:0]
+	var bufs [1][]byte
+	out := bufs[:0]
+	m.mu.Lock()
+	if m.wakePending {
+		m.wakePending = false
+		m.flushPending.Store(false)
+		for _, l := range m.links {
+			if !l.streaming || len(l.out) == 0 || l.dead {
+				continue
+			}
+			if l.writing || l.raw == nil {
+				l.signal()
+				continue
+			}
+			direct = append(direct, l)
+			out = append(out, l.takeOut())
+		}
+	}
+	m.mu.Unlock()
+	for i, l := range direct {
+		l.writeDirect(out[i])
+	}
+}
+
+// flushLocked wakes the writers of the streaming links with pending
+// output. Called with mu held.
+func (m *Master) flushLocked() {
+	if !m.wakePending {
+		return
+	}
+	m.wakePending = false
+	m.flushPending.Store(false)
+	for _, l := range m.links {
+		if l.streaming && len(l.out) > 0 && !l.dead {
+			l.signal()
+		}
+	}
+}
+
+// feedMultiLocked is FeedMulti with mu held.
+func (m *Master) feedMultiLocked(ops []Op) int64 {
 	if m.replicaMode || m.backlog == nil {
 		return m.offset
 	}

@@ -394,56 +394,118 @@ func (r *Replica) fullSync(br *bufio.Reader, w *masterWriter, cc *countingConn, 
 }
 
 // stream applies the command stream until an error.
+//
+// Commands whole in the read buffer are applied as one batch (Redis's
+// processInputBuffer runs everything one read brought): applyMu is taken
+// once for the batch, their bytes are fed to the backlog and sub-replicas
+// at once, and the processed offset moves at the end of the batch. A batch
+// ends before any read that could block, before an ACK is sent, and when
+// the buffer holds no whole command.
 func (r *Replica) stream(br *bufio.Reader, w *masterWriter, cfg *ReplicaConfig) error {
 	sr := newStreamReader(br)
+	b := &applyBatch{r: r, ds: cfg.Dataset}
+	b.ender, _ = cfg.Dataset.(BatchEnder)
+	defer b.end()
 	for {
-		kind, err := sr.next()
-		if err != nil {
-			var pe *ProtocolError
-			if errors.As(err, &pe) {
-				cfg.Log.Warn().Msgf("Protocol error from MASTER, closing the connection and discarding the cached master: %v", err)
+		kind, ok := itemKind(0), false
+		if b.open {
+			ok = sr.tryNextBuffered()
+			if ok {
+				kind = itemCommand
 			}
-			return err
+		}
+		if !ok {
+			b.end()
+			r.readOff.Store(r.reploff.Load() + int64(br.Buffered()))
+			var err error
+			kind, err = sr.next()
+			if err != nil {
+				var pe *ProtocolError
+				if errors.As(err, &pe) {
+					cfg.Log.Warn().Msgf("Protocol error from MASTER, closing the connection and discarding the cached master: %v", err)
+				}
+				return err
+			}
 		}
 		switch kind {
 		case itemKeepalive:
 			continue
 		case itemEmpty:
-			r.m.applyMu.Lock()
-			r.m.FeedRaw(sr.raw)
-			r.reploff.Add(int64(len(sr.raw)))
-			r.m.applyMu.Unlock()
+			b.begin()
+			b.raw = append(b.raw, sr.raw...)
 		case itemCommand:
-			if err := r.process(sr, w, cfg); err != nil {
+			if err := r.process(sr, w, cfg, b); err != nil {
 				return err
 			}
 		}
-		r.readOff.Store(r.reploff.Load() + int64(br.Buffered()))
 	}
 }
 
+// BatchEnder is an optional interface of a Dataset: EndBatch is called
+// after a run of Apply/ApplyTx calls made back to back (the commands one
+// read of the stream brought), e.g. to drop a clock reading cached for
+// the batch.
+type BatchEnder interface {
+	EndBatch()
+}
+
+// applyBatch is the run of stream commands being applied (see stream).
+type applyBatch struct {
+	r     *Replica
+	ds    Dataset
+	ender BatchEnder
+	open  bool   // applyMu is held
+	raw   []byte // bytes processed in the batch, not yet fed nor counted
+}
+
+// begin opens the batch (takes applyMu) if it is not open.
+func (b *applyBatch) begin() {
+	if !b.open {
+		b.r.m.applyMu.Lock()
+		b.open = true
+	}
+}
+
+// end feeds the batch's bytes, advances the processed offset and releases
+// applyMu.
+func (b *applyBatch) end() {
+	if !b.open {
+		return
+	}
+	if b.ender != nil {
+		b.ender.EndBatch()
+	}
+	if len(b.raw) > 0 {
+		b.r.m.FeedRaw(b.raw)
+		b.r.reploff.Add(int64(len(b.raw)))
+	}
+	if cap(b.raw) > 1<<20 {
+		b.raw = nil
+	} else {
+		b.raw = b.raw[:0]
+	}
+	b.open = false
+	b.r.m.applyMu.Unlock()
+}
+
 // process handles one command of the stream.
-func (r *Replica) process(sr *streamReader, w *masterWriter, cfg *ReplicaConfig) error {
+func (r *Replica) process(sr *streamReader, w *masterWriter, cfg *ReplicaConfig, b *applyBatch) error {
 	args, raw := sr.args, sr.raw
 	name := args[0]
 	if r.inTx {
 		r.txRaw = append(r.txRaw, raw...)
 		switch {
 		case equalFold(name, "exec"):
-			r.m.applyMu.Lock()
+			b.begin()
 			if len(r.txOps) > 0 {
 				cfg.Dataset.ApplyTx(r.txOps)
 			}
-			r.m.FeedRaw(r.txRaw)
-			r.reploff.Add(int64(len(r.txRaw)))
-			r.m.applyMu.Unlock()
+			b.raw = append(b.raw, r.txRaw...)
 			r.setDB(r.txDB)
 			r.endTx()
 		case equalFold(name, "discard"):
-			r.m.applyMu.Lock()
-			r.m.FeedRaw(r.txRaw)
-			r.reploff.Add(int64(len(r.txRaw)))
-			r.m.applyMu.Unlock()
+			b.begin()
+			b.raw = append(b.raw, r.txRaw...)
 			r.endTx()
 		case equalFold(name, "select"):
 			if len(args) == 2 {
@@ -471,7 +533,9 @@ func (r *Replica) process(sr *streamReader, w *masterWriter, cfg *ReplicaConfig)
 		return nil
 	case equalFold(name, "replconf"):
 		if len(args) >= 2 && equalFold(args[1], "getack") {
-			// The ACK reports the offset before this command.
+			// The ACK reports the offset before this command: what the
+			// batch processed is counted first.
+			b.end()
 			if err := w.write(ackCommand(r.reploff.Load())); err != nil {
 				return wrapf(err, "sending ACK to master")
 			}
@@ -488,13 +552,11 @@ func (r *Replica) process(sr *streamReader, w *masterWriter, cfg *ReplicaConfig)
 	default:
 		apply = true
 	}
-	r.m.applyMu.Lock()
+	b.begin()
 	if apply {
 		cfg.Dataset.Apply(r.db, args)
 	}
-	r.m.FeedRaw(raw)
-	r.reploff.Add(int64(len(raw)))
-	r.m.applyMu.Unlock()
+	b.raw = append(b.raw, raw...)
 	return nil
 }
 

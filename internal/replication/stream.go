@@ -166,6 +166,23 @@ func (s *streamReader) next() (itemKind, error) {
 	return itemCommand, nil
 }
 
+// tryNextBuffered reads the next item if it is a command whole in the
+// reader's buffer (nextBuffered), without reading the connection; false
+// (nothing consumed) otherwise.
+func (s *streamReader) tryNextBuffered() bool {
+	if s.br.Buffered() == 0 {
+		return false
+	}
+	b, _ := s.br.Peek(1)
+	if b[0] != '*' {
+		return false
+	}
+	s.raw = s.raw[:0]
+	s.args = s.args[:0]
+	s.pos = s.pos[:0]
+	return s.nextBuffered()
+}
+
 // nextBuffered is next's fast path for a well-formed command that is
 // already whole in the reader's buffer: it is parsed where it lies and
 // copied to raw at once. Anything else (an incomplete or malformed

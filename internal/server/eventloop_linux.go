@@ -258,8 +258,10 @@ func (l *eventLoop) run() {
 				l.onReadable(lc)
 			}
 		}
+		s.flushReplStream()
 		if len(l.wq) > 0 {
 			l.flushWrites()
+			s.flushReplStream()
 		}
 		if l.now-l.lastYield >= loopYieldMs {
 			// A goroutine that the scheduler never sees switch (it only

@@ -33,6 +33,12 @@ type replState struct {
 	replica *replication.Replica
 	// mclient executes the master's command stream on a replica.
 	mclient *Client
+	// lastCmd is the stream's last command (lookupStreamCommand; the
+	// replica's goroutine only).
+	lastCmd struct {
+		name []byte
+		cmd  *Command
+	}
 	// staging is the keyspace a full synchronization loads into.
 	staging *store.Keyspace
 	// mu orders role changes (REPLICAOF, CLUSTER REPLICATE, failover).
@@ -627,13 +633,31 @@ func (d *serverDataset) ApplyTx(ops []replication.Op) {
 	s.afterCommand(&mc.ctx)
 }
 
+// EndBatch ends a run of stream commands: the next one reads the clock
+// again (the commands of a batch share one reading, as a client's
+// pipelined requests do).
+func (d *serverDataset) EndBatch() {
+	(*Server)(d).repl.mclient.batchNow = 0
+}
+
 // lookupStreamCommand resolves a command of the stream; nil (logged) when
-// unknown or with a wrong number of arguments.
+// unknown or with a wrong number of arguments. The last command without
+// subcommands is remembered by its name as sent (a stream is mostly the
+// same few commands): called from the replica's goroutine only.
 func (s *Server) lookupStreamCommand(args [][]byte) *Command {
 	if len(args) == 0 {
 		return nil
 	}
-	cmd := s.Cmds.Lookup(args[0])
+	var cmd *Command
+	if lc := &s.repl.lastCmd; lc.cmd != nil && string(args[0]) == string(lc.name) {
+		cmd = lc.cmd
+	} else {
+		cmd = s.Cmds.Lookup(args[0])
+		if cmd != nil && cmd.Subs == nil {
+			lc.name = append(lc.name[:0], args[0]...)
+			lc.cmd = cmd
+		}
+	}
 	if cmd != nil && cmd.Subs != nil && len(args) >= 2 {
 		cmd = cmd.Subs[lowerASCII(args[1])]
 	}
@@ -658,7 +682,10 @@ func (s *Server) applyFromMaster(db int, args [][]byte) {
 	}
 	slotList, _ := keySlots(cmd, args, mc.posBuf[:], mc.slotBuf[:])
 	s.Stats.Commands.Add(1)
-	s.call(mc, cmd, args, slotList, nowMs())
+	if mc.batchNow == 0 {
+		mc.batchNow = nowMs()
+	}
+	s.call(mc, cmd, args, slotList, mc.batchNow)
 	mc.W.Reset()
 }
 

@@ -59,8 +59,26 @@ func (s *Server) propagate(c *Ctx) {
 		c.C.rc.execOps = append(c.C.rc.execOps, ops...)
 		return
 	}
-	c.C.rc.woff = s.repl.master.FeedMulti(ops)
+	if c == &c.C.ctx && c.C.lc != nil {
+		// The command runs on an event loop (the Ctx of the client being
+		// served, whose lc only its serving goroutine reads): the loop
+		// sends the stream once at the end of its iteration
+		// (flushReplStream).
+		c.C.rc.woff = s.repl.master.FeedMultiDeferred(ops)
+	} else {
+		c.C.rc.woff = s.repl.master.FeedMulti(ops)
+	}
 	clear(c.C.rc.opBuf[:1])
+}
+
+// flushReplStream sends the replicas what commands fed with
+// FeedMultiDeferred left (replication.Master.Flush: a non-blocking write
+// to each idle replica's socket, else a wake-up of its writer); an event
+// loop calls it at the end of each iteration.
+func (s *Server) flushReplStream() {
+	if m := s.repl.master; m != nil {
+		m.Flush()
+	}
 }
 
 // feedExec feeds the commands a transaction propagated, as one
@@ -69,7 +87,11 @@ func (s *Server) feedExec(cl *Client) {
 	if len(cl.rc.execOps) == 0 {
 		return
 	}
-	cl.rc.woff = s.repl.master.FeedMulti(cl.rc.execOps)
+	if cl.lc != nil {
+		cl.rc.woff = s.repl.master.FeedMultiDeferred(cl.rc.execOps)
+	} else {
+		cl.rc.woff = s.repl.master.FeedMulti(cl.rc.execOps)
+	}
 	clear(cl.rc.execOps)
 	cl.rc.execOps = cl.rc.execOps[:0]
 }
