@@ -382,6 +382,12 @@ func (st *State) Replicate(id []byte, dbEmpty bool) (*NodeEntry, error) {
 		return nil, errors.New("ERR To set a master the node must be empty and without assigned slots.")
 	}
 	st.setMaster(n)
+	// Tell every node of the new role at once (a PONG, as after a
+	// failover: cluster-bus.md §6) instead of waiting for the next pings:
+	// Redis 7.0 sends nothing here, and a client that reads CLUSTER NODES
+	// from another node right after REPLICATE saw this node as a master
+	// for up to 3 s.
+	st.broadcastPong(false)
 	st.changed()
 	e := st.entry(n)
 	return &e, nil
