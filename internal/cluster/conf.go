@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/redcluster/redcluster/internal/fsutil"
 	"github.com/redcluster/redcluster/internal/slots"
 )
 
@@ -92,76 +92,13 @@ func (st *State) save() error {
 }
 
 // writeConfigFile replaces nodes.conf atomically (issue 3, "nodes.conf
-// written atomically"): the text goes to a temporary file in the same
-// folder, which is renamed over the old file, so a crash at any point
-// leaves either the old or the new file whole, never a torn one. With
-// fsync (the saves that carry epochs and votes, cluster-behaviour.md: a
-// vote is on disk before it is sent) the file is flushed before the rename
-// and the folder after it; the other saves leave the write-back to the
+// written atomically"). With fsync (the saves that carry epochs and votes,
+// cluster-behaviour.md: a vote is on disk before it is sent) it is durable
+// before the call returns; the other saves leave the write-back to the
 // kernel, as Redis 7.0 does for the saves it does not fsync.
 func writeConfigFile(path string, data []byte, fsync bool) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("creating a temporary cluster config: %w", err)
-	}
-	tmp := f.Name()
-	fail := func(what string, err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("%s the cluster config: %w", what, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fail("writing", err)
-	}
-	if fsync {
-		if err := f.Sync(); err != nil {
-			return fail("syncing", err)
-		}
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail("chmod of", err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("closing the cluster config: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("renaming the cluster config: %w", err)
-	}
-	if fsync {
-		return syncDir(dir)
-	}
-	return nil
-}
-
-// syncFile flushes path, and the folder entry naming it, to disk.
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("opening the cluster config: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("syncing the cluster config: %w", err)
-	}
-	dir := filepath.Dir(path)
-	return syncDir(dir)
-}
-
-// syncDir flushes a folder's entries (a rename into it) to disk.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("opening the cluster config folder: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("syncing the cluster config folder: %w", err)
+	if err := fsutil.WriteFileAtomic(path, data, fsync); err != nil {
+		return fmt.Errorf("saving the cluster config: %w", err)
 	}
 	return nil
 }

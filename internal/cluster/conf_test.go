@@ -145,25 +145,3 @@ func args(ss ...string) [][]byte {
 	}
 	return out
 }
-
-// TestWriteConfigFileReplacesWhole: every save, with or without fsync,
-// replaces nodes.conf by rename: the file holds exactly the new text (no
-// tail of a longer old file) and no temporary file is left in the folder.
-func TestWriteConfigFileReplacesWhole(t *testing.T) {
-	for _, fsync := range []bool{false, true} {
-		dir := t.TempDir()
-		path := filepath.Join(dir, "nodes.conf")
-		require.NoError(t, os.WriteFile(path, []byte(strings.Repeat("old line\n", 100)), 0o600))
-		require.NoError(t, writeConfigFile(path, []byte("new\n"), fsync))
-		got, err := os.ReadFile(path)
-		require.NoError(t, err)
-		require.Equal(t, "new\n", string(got), "fsync=%v", fsync)
-		fi, err := os.Stat(path)
-		require.NoError(t, err)
-		require.Equal(t, os.FileMode(0o644), fi.Mode().Perm())
-		entries, err := os.ReadDir(dir)
-		require.NoError(t, err)
-		require.Len(t, entries, 1, "fsync=%v: only nodes.conf in the folder", fsync)
-		require.NoError(t, syncFile(path))
-	}
-}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"github.com/redcluster/redcluster/internal/fsutil"
 	"github.com/redcluster/redcluster/internal/gossip"
 )
 
@@ -277,7 +278,7 @@ func (st *State) WriteConfig(o Output) error {
 	defer st.saveMu.Unlock()
 	if o.Gen != 0 && o.Gen <= st.savedGen {
 		if o.Fsync && st.path != "" {
-			return syncFile(st.path)
+			return fsutil.SyncFile(st.path)
 		}
 		return nil
 	}

@@ -4,13 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
+	"github.com/redcluster/redcluster/internal/fsutil"
 	"github.com/redcluster/redcluster/internal/resp"
 )
 
@@ -222,44 +221,8 @@ func (c *Config) Rewrite() error {
 	if err != nil {
 		return errors.New(strerror(err))
 	}
-	if err := writeFileAtomic(c.ConfigFile, content); err != nil {
+	if err := fsutil.WriteFileAtomic(c.ConfigFile, []byte(content), true); err != nil {
 		return errors.New(strerror(err))
-	}
-	return nil
-}
-
-func writeFileAtomic(path, content string) error {
-	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".")
-	if err != nil {
-		return fmt.Errorf("create temporary config file: %w", err)
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.WriteString(content); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redcluster/redcluster/internal/fsutil"
 	"github.com/redcluster/redcluster/internal/rdb"
 	"github.com/redcluster/redcluster/internal/slots"
 	"github.com/redcluster/redcluster/internal/store"
@@ -239,7 +240,7 @@ func (s *Server) rdbSave(o saveOptions) error {
 		s.Log.Info().Msg("DB saved on disk")
 		return nil
 	}
-	if err := fsyncDir(filepath.Dir(path)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
 		s.Log.Warn().Msgf("Write error saving DB on disk(fsyncFileDir): %s", strerror(err))
 		return err
 	}
@@ -286,19 +287,6 @@ func (s *Server) writeRDBLocked(w io.Writer, begin func() *rdb.ReplInfo) error {
 		}
 	}
 	return enc.Close()
-}
-
-// fsyncDir makes a rename in dir durable.
-func fsyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return err
-	}
-	return nil
 }
 
 // strerror words an error like C's strerror when it carries an errno.
