@@ -344,11 +344,8 @@ func (st *State) processUpdate(sender *Node, m *gossip.Message) {
 	}
 	n.ConfigEpoch = m.UpdateConfigEpoch
 	st.todo |= todoSave | todoFsync
-	claimed := m.UpdateSlots
-	if claimed == nil {
-		claimed = new(slots.Bitmap)
-	}
-	st.updateSlotsConfigWith(n, m.UpdateConfigEpoch, claimed)
+	// The decoder always sets UpdateSlots for an UPDATE.
+	st.updateSlotsConfigWith(n, m.UpdateConfigEpoch, m.UpdateSlots)
 }
 
 // updateAddress is nodeUpdateAddressIfNeeded (cluster-bus.md §9 "Peer IP"):

@@ -266,12 +266,15 @@ func (st *State) endCommand() {
 // WriteConfig carries out an OutSave: it writes nodes.conf unless a newer
 // save already happened (then, for a save with fsync, it flushes what that
 // newer save wrote, which includes everything this one had to). An OutSave
-// without Text (LazySaveText) is rendered now, from the current state.
+// without Text (LazySaveText) is rendered now, from the current state,
+// and so stands for the newest save requested: the saves of steps that
+// ran meanwhile then find their content already written.
 // The caller must not hold the state's lock for an OutSave without Text.
 func (st *State) WriteConfig(o Output) error {
 	if o.Text == "" && st.path != "" {
 		st.mu.Lock()
 		o.Text = st.configText()
+		o.Gen = st.saveGen
 		st.mu.Unlock()
 	}
 	st.saveMu.Lock()

@@ -209,7 +209,7 @@ func (n *Node) description(ranges []slots.Range, open string) string {
 // validName is ValidID on a name from the wire.
 func validName(n *gossip.Name) bool {
 	for _, c := range n {
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+		if !idChar(c) {
 			return false
 		}
 	}
@@ -218,10 +218,8 @@ func validName(n *gossip.Name) bool {
 
 // lookupName is lookup by a name from the wire, without converting it to a
 // string first (one allocation per packet and per gossip entry saved).
+// The table holds only valid IDs, so a malformed name simply misses.
 func (st *State) lookupName(n *gossip.Name) *Node {
-	if !validName(n) {
-		return nil
-	}
 	return st.nodes[string(n[:])]
 }
 
@@ -232,10 +230,12 @@ func ValidID(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z') {
+		if !idChar(s[i]) {
 			return false
 		}
 	}
 	return true
 }
+
+// idChar reports whether c may appear in a node ID: [a-z0-9].
+func idChar(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' }
