@@ -15,8 +15,6 @@ var errEmptyKey = fmt.Errorf("%w: empty aggregate", ErrCorrupt)
 type valueReader struct {
 	r       *reader
 	blobBuf []byte // scratch for listpack/ziplist/intset blobs
-	// strBuf, when set, backs string values (DecoderOptions.ReuseStrings).
-	strBuf *[]byte
 }
 
 // readBlob reads a string holding an embedded structure into scratch memory
@@ -38,7 +36,7 @@ func (v *valueReader) readValue(t int) (Value, error) {
 	defer v.releaseBlob()
 	switch t {
 	case TypeString:
-		s, err := v.r.readStringBuf(v.strBuf)
+		s, err := v.r.readString()
 		return Value{Kind: KindString, Str: s}, err
 	case TypeList:
 		return v.readListLinked()

@@ -100,7 +100,6 @@ func NewDecoder(r io.Reader, opts *DecoderOptions) *Decoder {
 	if o.ReuseStrings {
 		d.keyBuf = make([]byte, 0, 64)
 		d.strBuf = make([]byte, 0, 64)
-		d.v.strBuf = &d.strBuf
 	}
 	return d
 }
@@ -308,7 +307,11 @@ func (d *Decoder) next(rec *Record) error {
 			e := &rec.Entry
 			if op == TypeString {
 				var str []byte
-				str, err = d.r.readStringBuf(d.v.strBuf)
+				var scratch *[]byte
+				if d.opts.ReuseStrings {
+					scratch = &d.strBuf
+				}
+				str, err = d.r.readStringBuf(scratch)
 				e.Value = Value{Kind: KindString, Str: str}
 			} else {
 				e.Value, err = d.v.readValue(int(op))

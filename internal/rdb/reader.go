@@ -259,19 +259,19 @@ func (r *reader) readStringBuf(scratch *[]byte) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			return strconv.AppendInt(nil, int64(int8(b)), 10), nil
+			return appendInt(scratch, int64(int8(b))), nil
 		case encInt16:
 			p, err := r.readSmall(2)
 			if err != nil {
 				return nil, err
 			}
-			return strconv.AppendInt(nil, int64(int16(binary.LittleEndian.Uint16(p))), 10), nil
+			return appendInt(scratch, int64(int16(binary.LittleEndian.Uint16(p)))), nil
 		case encInt32:
 			p, err := r.readSmall(4)
 			if err != nil {
 				return nil, err
 			}
-			return strconv.AppendInt(nil, int64(int32(binary.LittleEndian.Uint32(p))), 10), nil
+			return appendInt(scratch, int64(int32(binary.LittleEndian.Uint32(p)))), nil
 		case encLZF:
 			return r.readLZF(scratch)
 		}
@@ -281,6 +281,15 @@ func (r *reader) readStringBuf(scratch *[]byte) ([]byte, error) {
 		return nil, err
 	}
 	return r.readRaw(int(n), scratch)
+}
+
+// appendInt formats an integer-encoded string, into *scratch when given.
+func appendInt(scratch *[]byte, v int64) []byte {
+	if scratch == nil {
+		return strconv.AppendInt(nil, v, 10)
+	}
+	*scratch = strconv.AppendInt((*scratch)[:0], v, 10)
+	return *scratch
 }
 
 // readRaw reads n bytes, into *scratch when given.

@@ -403,7 +403,7 @@ func (r *Replica) fullSync(br *bufio.Reader, w *masterWriter, cc *countingConn, 
 // the buffer holds no whole command.
 func (r *Replica) stream(br *bufio.Reader, w *masterWriter, cfg *ReplicaConfig) error {
 	sr := newStreamReader(br)
-	b := &applyBatch{r: r, ds: cfg.Dataset}
+	b := &applyBatch{r: r}
 	b.ender, _ = cfg.Dataset.(BatchEnder)
 	defer b.end()
 	for {
@@ -452,7 +452,6 @@ type BatchEnder interface {
 // applyBatch is the run of stream commands being applied (see stream).
 type applyBatch struct {
 	r     *Replica
-	ds    Dataset
 	ender BatchEnder
 	open  bool   // applyMu is held
 	raw   []byte // bytes processed in the batch, not yet fed nor counted

@@ -427,18 +427,18 @@ func (s *Server) processInput(c *Client, buf []byte) int {
 	c.outMu.Lock()
 	c.busy = true
 	c.outMu.Unlock()
-	return s.processRequests(c, buf)
+	return s.processRequests(c, buf, nowMs())
 }
 
 // processRequests runs the whole requests at the front of buf until one
 // closes the connection, blocks or hands the connection over (and, under
 // an event loop, until a request must not run on the loop or the replies
-// grew big); it returns how many bytes were consumed.
-func (s *Server) processRequests(c *Client, buf []byte) int {
+// grew big); it returns how many bytes were consumed. now is the clock
+// read of the caller's batch (an event loop reads it once per iteration,
+// as Redis does); the commands see it as their time.
+func (s *Server) processRequests(c *Client, buf []byte, now int64) int {
 	pos := 0
-	// One clock read per batch of pipelined requests (Redis reads the
-	// clock per event-loop iteration too); commands see it as their time.
-	c.batchNow = nowMs()
+	c.batchNow = now
 	inLoop := c.lc != nil
 	for pos < len(buf) && !c.closing && c.blk == nil && c.rc.takeover == nil {
 		if inLoop && (c.W.Len() > loopOutBreak || s.ext.pause.active.Load()) {
@@ -465,11 +465,10 @@ func (s *Server) processRequests(c *Client, buf []byte) int {
 			pos = len(buf)
 			break
 		}
+		pos += n
 		if args == nil {
-			pos += n
 			continue
 		}
-		pos += n
 		c.argvBuf = args[:0]
 		mark := c.W.Len()
 		s.connBeforeDispatch(c, args, n)

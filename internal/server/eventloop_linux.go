@@ -76,7 +76,6 @@ type eventLoop struct {
 	lastTick int64
 	// lastYield is when the loop last let the scheduler run (ms).
 	lastYield int64
-	timeout   int64 // idle timeout (ms) as of the last tick, 0: none
 }
 
 // loopConn is a connection served by an event loop; it is the client's
@@ -323,7 +322,7 @@ func (l *eventLoop) register(lc *loopConn) {
 	}
 	l.conns[fd] = lc
 	l.nconns++
-	lc.lastRead = nowMs()
+	lc.lastRead = l.now
 	if closed {
 		// Killed before the loop had it: drop it now.
 		l.closeConn(lc)
@@ -352,12 +351,12 @@ func (l *eventLoop) shutdown() {
 // tick closes the connections idle for longer than the timeout setting.
 func (l *eventLoop) tick() {
 	l.lastTick = l.now
-	l.timeout = int64(l.s.connSettings().timeout) * 1000
-	if l.timeout <= 0 {
+	timeout := int64(l.s.connSettings().timeout) * 1000
+	if timeout <= 0 {
 		return
 	}
 	for _, lc := range l.conns {
-		if lc != nil && !lc.outWait && l.now-lc.lastRead > l.timeout {
+		if lc != nil && !lc.outWait && l.now-lc.lastRead > timeout {
 			l.s.Log.Debug().Str("addr", lc.c.Addr).Msg("closing idle client")
 			l.closeConn(lc)
 		}
@@ -500,7 +499,7 @@ func (l *eventLoop) onReadable(lc *loopConn) {
 func (l *eventLoop) process(lc *loopConn, buf []byte) {
 	s, c := l.s, lc.c
 	c.outBreak = false
-	pos := s.processRequests(c, buf)
+	pos := s.processRequests(c, buf, l.now)
 	rest := buf[pos:]
 	switch {
 	case len(rest) == 0:

@@ -298,60 +298,50 @@ func (s *Server) callLocked(c *Client, cmd *Command, args [][]byte, allLocked bo
 // commands, as Redis 7.0 does (replication.md "The command stream": the
 // lazy-expiry DEL goes to also_propagate, which EXEC wraps). A slot's
 // lock is held by the EXEC for its whole run, so only that EXEC's
-// commands can expire keys of the slot meanwhile.
+// commands can expire keys of the slot meanwhile. No mutex: a slot's
+// entry is written by the EXEC holding the slot's lock and read by an
+// expiry under that same lock; all is written with every slot lock held.
 type execExpirySinks struct {
-	mu     sync.Mutex
-	all    *Client         // an EXEC holding every slot lock
-	bySlot map[int]*Client // EXECs holding some slot locks
+	all    *Client              // an EXEC holding every slot lock
+	bySlot [slots.Count]*Client // EXECs holding some slot locks
 }
 
-// add registers cl's EXEC as the sink of slotList (every slot if all).
+// add registers cl's EXEC as the sink of slotList (every slot if all);
+// the caller holds those slot locks.
 func (x *execExpirySinks) add(cl *Client, slotList []int, all bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	if all {
 		x.all = cl
 		return
-	}
-	if x.bySlot == nil {
-		x.bySlot = make(map[int]*Client)
 	}
 	for _, sl := range slotList {
 		x.bySlot[sl] = cl
 	}
 }
 
-// remove ends what add registered.
+// remove ends what add registered, the slot locks still held.
 func (x *execExpirySinks) remove(slotList []int, all bool) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	if all {
 		x.all = nil
 		return
 	}
 	for _, sl := range slotList {
-		delete(x.bySlot, sl)
+		x.bySlot[sl] = nil
 	}
 }
 
-// feed adds the DEL of an expired key to the running EXEC that holds the
-// key's slot; false when no EXEC holds it (the caller feeds it at once).
-// It runs under the key's slot lock.
-func (x *execExpirySinks) feed(s *Server, db int, key string) bool {
+// feed adds the DEL of an expired key of slot to the running EXEC that
+// holds the slot; false when no EXEC holds it (the caller feeds it at
+// once). It runs under the slot's lock.
+func (x *execExpirySinks) feed(s *Server, db, slot int, key string) bool {
 	if !s.feedingNow() {
 		return false
 	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	cl := x.all
 	if cl == nil {
-		if len(x.bySlot) == 0 {
-			return false
-		}
-		cl = x.bySlot[slots.KeySlot([]byte(key))]
-		if cl == nil {
-			return false
-		}
+		cl = x.bySlot[slot]
+	}
+	if cl == nil {
+		return false
 	}
 	cl.rc.execOps = append(cl.rc.execOps, replication.Op{DB: db, Args: [][]byte{bDel, []byte(key)}})
 	return true

@@ -275,7 +275,7 @@ func (s *Server) writeRDBLocked(w io.Writer, begin func() *rdb.ReplInfo) error {
 		}
 		var err error
 		for slot := 0; slot < slots.Count && err == nil; slot++ {
-			db.ForEachInSlot(slot, func(key string, o *store.Object) bool {
+			db.ForEachInSlotWarm(slot, func(key string, o *store.Object) bool {
 				if objectToEntry(o, key, now, &ent) {
 					err = enc.WriteEntry(&ent)
 				}

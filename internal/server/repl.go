@@ -33,12 +33,6 @@ type replState struct {
 	replica *replication.Replica
 	// mclient executes the master's command stream on a replica.
 	mclient *Client
-	// lastCmd is the stream's last command (lookupStreamCommand; the
-	// replica's goroutine only).
-	lastCmd struct {
-		name []byte
-		cmd  *Command
-	}
 	// staging is the keyspace a full synchronization loads into.
 	staging *store.Keyspace
 	// mu orders role changes (REPLICAOF, CLUSTER REPLICATE, failover).
@@ -249,7 +243,7 @@ func (s *Server) writeRDB(w io.Writer, begin func() *rdb.ReplInfo, noData bool) 
 			if err = fe.SwitchDB(i); err != nil {
 				break
 			}
-			db.ForEachInSlot(slot, func(key string, o *store.Object) bool {
+			db.ForEachInSlotWarm(slot, func(key string, o *store.Object) bool {
 				if objectToEntry(o, key, now, &ent) {
 					err = fe.WriteEntry(&ent)
 				}
@@ -641,23 +635,12 @@ func (d *serverDataset) EndBatch() {
 }
 
 // lookupStreamCommand resolves a command of the stream; nil (logged) when
-// unknown or with a wrong number of arguments. The last command without
-// subcommands is remembered by its name as sent (a stream is mostly the
-// same few commands): called from the replica's goroutine only.
+// unknown or with a wrong number of arguments.
 func (s *Server) lookupStreamCommand(args [][]byte) *Command {
 	if len(args) == 0 {
 		return nil
 	}
-	var cmd *Command
-	if lc := &s.repl.lastCmd; lc.cmd != nil && string(args[0]) == string(lc.name) {
-		cmd = lc.cmd
-	} else {
-		cmd = s.Cmds.Lookup(args[0])
-		if cmd != nil && cmd.Subs == nil {
-			lc.name = append(lc.name[:0], args[0]...)
-			lc.cmd = cmd
-		}
-	}
+	cmd := s.Cmds.Lookup(args[0])
 	if cmd != nil && cmd.Subs != nil && len(args) >= 2 {
 		cmd = cmd.Subs[lowerASCII(args[1])]
 	}

@@ -101,10 +101,10 @@ func New(cfg *config.Config, log zerolog.Logger) *Server {
 		runID:     randomHex(40),
 	}
 	s.KS = store.NewKeyspace(cfg.Databases, nowMs)
-	s.KS.Hooks.Expired = func(db int, key string) {
+	s.KS.Hooks.Expired = func(db, slot int, key string) {
 		s.Stats.ExpiredKeys.Add(1)
 		s.touchWatchedString(db, key)
-		if !s.execExpiry.feed(s, db, key) {
+		if !s.execExpiry.feed(s, db, slot, key) {
 			s.feedDeletion(db, key)
 		}
 	}

@@ -111,8 +111,9 @@ type Hooks struct {
 	// Added is called when a key is created or replaced (dbAdd in Redis):
 	// blocked clients waiting on lists and sorted sets are woken from it.
 	Added func(db int, key string, t Type)
-	// Expired is called when a key is deleted because its TTL passed.
-	Expired func(db int, key string)
+	// Expired is called when a key of a slot is deleted because its TTL
+	// passed.
+	Expired func(db, slot int, key string)
 }
 
 // Keyspace is every database of the node plus the slot locks. A caller
@@ -401,7 +402,7 @@ func (db *DB) expireAt(slot int, g *kdGroup[*Object], i int, h uint64) {
 	key := kdKeyAt(g.keys[i])
 	db.removeAt(slot, g, i, h)
 	if hk := db.ks.Hooks.Expired; hk != nil {
-		hk(db.ID, key)
+		hk(db.ID, slot, key)
 	}
 }
 
@@ -607,6 +608,18 @@ func (db *DB) DeleteSlot(slot int, key string) {
 // starting at a random place, until fn returns false. The key strings stay
 // valid after the call. Caller holds the slot lock; fn must not modify the slot.
 func (db *DB) ForEachInSlot(slot int, fn func(key string, o *Object) bool) {
+	d := db.dicts[slot]
+	if d == nil {
+		return
+	}
+	d.each(func(kp unsafe.Pointer, o *Object) bool { return fn(kdKeyAt(kp), o) })
+}
+
+// ForEachInSlotWarm is ForEachInSlot for a walk that visits the whole slot
+// (a snapshot): it touches the keys and objects of the next groups ahead
+// of fn so that their cache misses overlap. A walk that stops after a few
+// keys (eviction's sample) uses ForEachInSlot and reads nothing ahead.
+func (db *DB) ForEachInSlotWarm(slot int, fn func(key string, o *Object) bool) {
 	d := db.dicts[slot]
 	if d == nil {
 		return

@@ -241,7 +241,7 @@ func BenchmarkForEachInSlot(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i += n {
 		for slot := range slots.Count {
-			db.ForEachInSlot(slot, func(key string, o *Object) bool {
+			db.ForEachInSlotWarm(slot, func(key string, o *Object) bool {
 				sum += len(key) + len(o.Bytes())
 				return true
 			})

@@ -62,7 +62,7 @@ func TestDBSetLookupDelete(t *testing.T) {
 	ks := NewKeyspace(2, func() int64 { return now })
 	var added, expired []string
 	ks.Hooks.Added = func(_ int, k string, _ Type) { added = append(added, k) }
-	ks.Hooks.Expired = func(_ int, k string) { expired = append(expired, k) }
+	ks.Hooks.Expired = func(_, _ int, k string) { expired = append(expired, k) }
 	db := ks.DBs[0]
 
 	key := []byte("foo")
@@ -389,4 +389,25 @@ func TestDBSizeHint(t *testing.T) {
 			require.Len(t, db.dicts[slots.KeySlot([]byte("other"))].groups, 1)
 		})
 	}
+}
+
+// TestForEachInSlotWarm: the walk that reads ahead visits exactly the keys
+// of the plain walk, in a slot of several hundred keys (more than one run
+// of warmed groups).
+func TestForEachInSlotWarm(t *testing.T) {
+	ks := NewKeyspace(1, func() int64 { return 0 })
+	db := ks.DBs[0]
+	for i := 0; i < 2000; i++ {
+		db.Set([]byte("{tag}"+strconv.Itoa(i)), NewString([]byte("v")))
+	}
+	slot := slots.KeySlot([]byte("{tag}"))
+	walk := func(each func(int, func(string, *Object) bool)) []string {
+		var out []string
+		each(slot, func(k string, _ *Object) bool { out = append(out, k); return true })
+		sort.Strings(out)
+		return out
+	}
+	plain := walk(db.ForEachInSlot)
+	require.Len(t, plain, 2000)
+	require.Equal(t, plain, walk(db.ForEachInSlotWarm))
 }
