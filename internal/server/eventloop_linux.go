@@ -76,6 +76,12 @@ type eventLoop struct {
 	lastTick int64
 	// lastYield is when the loop last let the scheduler run (ms).
 	lastYield int64
+	// spin decides how long poll polls before it sleeps; loadavgFD is
+	// /proc/loadavg, open for cpusToSpare (-1 without), ncpu the CPUs
+	// the process may use.
+	spin      spinPolicy
+	loadavgFD int
+	ncpu      int
 }
 
 // loopConn is a connection served by an event loop; it is the client's
@@ -114,7 +120,11 @@ func newEventLoop(s *Server) (*eventLoop, error) {
 		return nil, fmt.Errorf("pipe2: %w", err)
 	}
 	l := &eventLoop{s: s, epfd: epfd, wakeR: p[0], wakeW: p[1],
-		rbuf: make([]byte, readChunk), events: make([]syscall.EpollEvent, 128)}
+		rbuf: make([]byte, readChunk), events: make([]syscall.EpollEvent, 128),
+		loadavgFD: -1, ncpu: runtime.NumCPU()}
+	if fd, err := syscall.Open("/proc/loadavg", syscall.O_RDONLY|syscall.O_CLOEXEC, 0); err == nil {
+		l.loadavgFD = fd
+	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(l.wakeR)}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, l.wakeR, &ev); err != nil {
 		l.closeFDs()
@@ -134,6 +144,9 @@ func (l *eventLoop) closeFDs() {
 	syscall.Close(l.epfd)
 	syscall.Close(l.wakeR)
 	syscall.Close(l.wakeW)
+	if l.loadavgFD >= 0 {
+		syscall.Close(l.loadavgFD)
+	}
 }
 
 // wake interrupts the loop's epoll_wait.
@@ -232,7 +245,7 @@ func (l *eventLoop) run() {
 		if l.nconns > 0 {
 			wait = loopTickMs
 		}
-		n, err := syscall.EpollWait(l.epfd, l.events, wait)
+		n, err := l.poll(wait)
 		if err != nil && err != syscall.EINTR {
 			s.Log.Warn().Err(err).Msg("epoll_wait")
 			return
@@ -275,6 +288,48 @@ func (l *eventLoop) run() {
 			l.tick()
 		}
 	}
+}
+
+// poll waits up to wait ms (-1: forever) for events. Before it sleeps it
+// polls for as long as the loop's spinPolicy says (spinpoll.go).
+func (l *eventLoop) poll(wait int) (int, error) {
+	n, err := syscall.EpollWait(l.epfd, l.events, 0)
+	if n != 0 || err != nil || wait == 0 {
+		return n, err
+	}
+	start := time.Now()
+	if spin := l.spin.budget(l.now, l.cpusToSpare); spin > 0 {
+		for {
+			if n, err = syscall.EpollWait(l.epfd, l.events, 0); n != 0 || err != nil {
+				l.spin.hit()
+				return n, err
+			}
+			if time.Since(start) >= spin {
+				break
+			}
+		}
+		l.spin.miss(l.now)
+	}
+	n, err = syscall.EpollWait(l.epfd, l.events, wait)
+	l.spin.slept(l.now, time.Since(start), l.cpusToSpare)
+	return n, err
+}
+
+// cpusToSpare reports whether the machine runs no more tasks than it has
+// CPUs (the loop's own thread included), from the fourth field of
+// /proc/loadavg ("running/total"). Without that file it reports false,
+// so the loop never polls.
+func (l *eventLoop) cpusToSpare() bool {
+	if l.loadavgFD < 0 {
+		return false
+	}
+	var b [128]byte
+	n, err := syscall.Pread(l.loadavgFD, b[:], 0)
+	if err != nil || n <= 0 {
+		return false
+	}
+	running, ok := loadavgRunning(b[:n])
+	return ok && running <= l.ncpu
 }
 
 // onWake takes the new connections; false when the server is closing.
