@@ -291,10 +291,14 @@ func (l *eventLoop) run() {
 }
 
 // poll waits up to wait ms (-1: forever) for events. Before it sleeps it
-// polls for as long as the loop's spinPolicy says (spinpoll.go).
+// polls for as long as the loop's spinPolicy says (spinpoll.go). While
+// polling is off and may not start yet, it is one epoll_wait, as before.
 func (l *eventLoop) poll(wait int) (int, error) {
+	if wait == 0 || !l.spin.considered(l.now) {
+		return syscall.EpollWait(l.epfd, l.events, wait)
+	}
 	n, err := syscall.EpollWait(l.epfd, l.events, 0)
-	if n != 0 || err != nil || wait == 0 {
+	if n != 0 || err != nil {
 		return n, err
 	}
 	start := time.Now()

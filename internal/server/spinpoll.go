@@ -39,6 +39,13 @@ const (
 	spinCheckEvery = 5    // ms
 )
 
+// considered reports whether polling is on or may start now: when it is
+// not, the loop need not look for events before it sleeps (it would learn
+// nothing from how long the sleep takes).
+func (p *spinPolicy) considered(now int64) bool {
+	return p.spin > 0 || now-p.offAt >= p.backoff
+}
+
 // budget returns how long to poll before sleeping (0: sleep at once).
 func (p *spinPolicy) budget(now int64, cpusToSpare func() bool) time.Duration {
 	if p.spin > 0 && now-p.checkedAt >= spinCheckEvery {

@@ -41,6 +41,7 @@ func TestSpinPolicy(t *testing.T) {
 
 	t.Run("idle loop never polls", func(t *testing.T) {
 		var p spinPolicy
+		require.True(t, p.considered(0))
 		for now := int64(0); now < 1000; now += 100 {
 			require.Zero(t, p.budget(now, free))
 			p.slept(now, long, free)
@@ -63,8 +64,10 @@ func TestSpinPolicy(t *testing.T) {
 		}
 		require.Zero(t, p.budget(13, free))
 		// Off for the backoff: a short sleep right away does not restart it.
+		require.False(t, p.considered(13))
 		p.slept(13, short, free)
 		require.Zero(t, p.budget(13, free))
+		require.True(t, p.considered(13+p.backoff))
 		p.slept(13+p.backoff, short, free)
 		require.Equal(t, spinStart, p.budget(13+p.backoff, free))
 	})
