@@ -96,6 +96,13 @@ type Bus struct {
 	mu    sync.Mutex // guards conns (read by CLUSTER LINKS)
 	conns map[LinkID]*busLink
 
+	// The saves without fsync are written by a goroutine of their own
+	// (see execOne): pendingSave is the newest one not yet taken, saving
+	// tells that the goroutine runs. Guarded by saveMu.
+	saveMu      sync.Mutex
+	pendingSave *Output
+	saving      bool
+
 	pubMu sync.Mutex
 	pubs  []pubReq
 }
@@ -334,6 +341,27 @@ func (b *Bus) exec(outs []Output) {
 	}
 }
 
+// writeSaves writes the saves without fsync that execOne hands over, the
+// newest pending one each time (it includes what the older ones held),
+// until none is left.
+func (b *Bus) writeSaves() {
+	defer b.wg.Done()
+	for {
+		b.saveMu.Lock()
+		o := b.pendingSave
+		b.pendingSave = nil
+		if o == nil {
+			b.saving = false
+			b.saveMu.Unlock()
+			return
+		}
+		b.saveMu.Unlock()
+		if err := b.st.WriteConfig(*o); err != nil {
+			b.opts.Log.Warn().Err(err).Msg("Could not save the cluster config")
+		}
+	}
+}
+
 // commit writes the held saves and carries out the held outputs.
 func (b *Bus) commit() {
 	defer b.wg.Done()
@@ -409,14 +437,28 @@ func (b *Bus) execOne(o *Output) {
 			bl.close()
 		}
 	case OutSave:
-		// A save without fsync (exec group-commits the others) is written
-		// now, before the outputs that follow it, as Redis writes
-		// nodes.conf in beforeSleep before its event loop sends anything:
-		// a process that dies after a send has the change in the page
-		// cache. Without fsync the write and rename do not wait for
-		// the disk.
-		if err := b.st.WriteConfig(*o); err != nil {
-			b.opts.Log.Warn().Err(err).Msg("Could not save the cluster config")
+		// A save without fsync (exec group-commits the others) goes to
+		// writeSaves, and the outputs that follow it do not wait for it.
+		// Redis 7.0 writes it in place before it sends anything; here a
+		// write is a temp file and a rename, and the renames of nodes
+		// sharing a folder queue on the folder's lock: in a forming
+		// 120-node cluster, where nearly every packet teaches something,
+		// a bus that waited for each rename (threads in do_renameat2)
+		// stopped answering for long enough to be flagged PFAIL, then
+		// FAIL, over and over. What these saves hold (nodes learnt, flags,
+		// an adopted currentEpoch) a restarted node learns again from its
+		// peers, which is why neither Redis nor this node fsyncs them.
+		b.saveMu.Lock()
+		if b.pendingSave == nil || o.Gen >= b.pendingSave.Gen {
+			cp := *o
+			b.pendingSave = &cp
+		}
+		start := !b.saving
+		b.saving = true
+		b.saveMu.Unlock()
+		if start {
+			b.wg.Add(1)
+			go b.writeSaves()
 		}
 	case OutPublish:
 		if b.opts.OnPublish != nil {

@@ -193,6 +193,35 @@ func TestBusGroupCommit(t *testing.T) {
 	require.Equal(t, "fourth\n", string(got))
 }
 
+// TestBusSaveWithoutFsyncDoesNotHoldSends: a save without fsync is written
+// by a goroutine of its own, so the sends after it go out while the write
+// still waits (here for the state's save lock, as it would for a slow
+// rename), and the newest of the saves requested meanwhile is the one
+// that lands.
+func TestBusSaveWithoutFsyncDoesNotHoldSends(t *testing.T) {
+	b, wg, path := testBus(t)
+	client, server := tcpPair(t)
+	linkOn(b, 1, client)
+	ping := &gossip.Message{Header: gossip.Header{Type: gossip.TypePing, Port: 1}}
+	pong := &gossip.Message{Header: gossip.Header{Type: gossip.TypePong, Port: 2}}
+	b.st.saveMu.Lock() // the writer blocks on it
+	b.stepMu.Lock()
+	b.exec([]Output{{Kind: OutSave, Gen: 20, Text: "one\n"}, {Kind: OutSend, Link: 1, Msg: ping}})
+	b.exec([]Output{{Kind: OutSave, Gen: 21, Text: "two\n"}, {Kind: OutSend, Link: 1, Msg: pong}})
+	b.stepMu.Unlock()
+	require.Equal(t, gossip.TypePing, readPacket(t, server).Type)
+	require.Equal(t, gossip.TypePong, readPacket(t, server).Type)
+	b.st.saveMu.Unlock()
+	wg.Wait()
+	got, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "two\n", string(got))
+	b.saveMu.Lock()
+	require.False(t, b.saving)
+	require.Nil(t, b.pendingSave)
+	b.saveMu.Unlock()
+}
+
 // TestBusSendBacklog: what the socket does not take at once is flushed in
 // order by the flusher, and later sends queue behind it.
 func TestBusSendBacklog(t *testing.T) {
