@@ -24,8 +24,10 @@ func (st *State) NodesText() string {
 // nodesText renders every node not matching filter. Caller holds mu.
 func (st *State) nodesText(filter Flags) string {
 	ranges := st.ownerRanges()
+	nodes := st.sortedNodes()
 	var b strings.Builder
-	for _, n := range st.sortedNodes() {
+	b.Grow(len(nodes) * 160) // a line without slots is about 140 bytes
+	for _, n := range nodes {
 		if n.Flags&filter != 0 {
 			continue
 		}
@@ -33,7 +35,7 @@ func (st *State) nodesText(filter Flags) string {
 		if n == st.myself {
 			open = st.openSlotsText()
 		}
-		b.WriteString(n.description(ranges[n], open))
+		n.writeDescription(&b, ranges[n], open)
 		b.WriteByte('\n')
 	}
 	return b.String()

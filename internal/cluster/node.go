@@ -51,18 +51,24 @@ var flagNames = []struct {
 // String prints the flags comma separated, "noflags" when none is set.
 func (f Flags) String() string {
 	var b strings.Builder
+	f.write(&b)
+	return b.String()
+}
+
+// write appends the flags' CLUSTER NODES field to b.
+func (f Flags) write(b *strings.Builder) {
+	start := b.Len()
 	for _, fn := range flagNames {
 		if f&fn.f != 0 {
-			if b.Len() > 0 {
+			if b.Len() > start {
 				b.WriteByte(',')
 			}
 			b.WriteString(fn.name)
 		}
 	}
-	if b.Len() == 0 {
-		return "noflags"
+	if b.Len() == start {
+		b.WriteString("noflags")
 	}
-	return b.String()
 }
 
 // parseFlags parses a nodes.conf flags field.
@@ -164,19 +170,26 @@ func (n *Node) redirectAddr(endpointType string) string {
 // newline. open lists the migrating/importing markers (myself only).
 func (n *Node) description(ranges []slots.Range, open string) string {
 	var b strings.Builder
+	n.writeDescription(&b, ranges, open)
+	return b.String()
+}
+
+// writeDescription appends n's CLUSTER NODES line, without its "\n", to b.
+func (n *Node) writeDescription(b *strings.Builder, ranges []slots.Range, open string) {
 	b.WriteString(n.ID)
 	b.WriteByte(' ')
 	b.WriteString(n.IP)
 	b.WriteByte(':')
-	b.WriteString(strconv.Itoa(n.Port))
+	var num [20]byte
+	b.Write(strconv.AppendInt(num[:0], int64(n.Port), 10))
 	b.WriteByte('@')
-	b.WriteString(strconv.Itoa(n.CPort))
+	b.Write(strconv.AppendInt(num[:0], int64(n.CPort), 10))
 	if n.Hostname != "" {
 		b.WriteByte(',')
 		b.WriteString(n.Hostname)
 	}
 	b.WriteByte(' ')
-	b.WriteString(n.Flags.String())
+	n.Flags.write(b)
 	b.WriteByte(' ')
 	if n.Master != nil {
 		b.WriteString(n.Master.ID)
@@ -188,11 +201,11 @@ func (n *Node) description(ranges []slots.Range, open string) string {
 		epoch = n.Master.ConfigEpoch
 	}
 	b.WriteByte(' ')
-	b.WriteString(strconv.FormatInt(n.PingSent, 10))
+	b.Write(strconv.AppendInt(num[:0], n.PingSent, 10))
 	b.WriteByte(' ')
-	b.WriteString(strconv.FormatInt(n.PongRecv, 10))
+	b.Write(strconv.AppendInt(num[:0], n.PongRecv, 10))
 	b.WriteByte(' ')
-	b.WriteString(strconv.FormatUint(epoch, 10))
+	b.Write(strconv.AppendUint(num[:0], epoch, 10))
 	if n.linked() || n.Flags&FlagMyself != 0 {
 		b.WriteString(" connected")
 	} else {
@@ -203,7 +216,6 @@ func (n *Node) description(ranges []slots.Range, open string) string {
 		b.WriteString(r.String())
 	}
 	b.WriteString(open)
-	return b.String()
 }
 
 // validName is ValidID on a name from the wire.

@@ -400,21 +400,17 @@ func (st *State) sortedNodes() []*Node {
 // ownerRanges returns, for every node, its maximal runs of slots in
 // ascending order.
 func (st *State) ownerRanges() map[*Node][]slots.Range {
-	out := map[*Node][]slots.Range{}
-	var cur *Node
-	start := 0
-	for i := 0; i <= slots.Count; i++ {
-		var n *Node
-		if i < slots.Count {
-			n = st.owner[i]
+	out := make(map[*Node][]slots.Range, len(st.list))
+	for i := 0; i < slots.Count; {
+		n := st.owner[i]
+		j := i + 1
+		for j < slots.Count && st.owner[j] == n {
+			j++
 		}
-		if i < slots.Count && n == cur {
-			continue
+		if n != nil {
+			out[n] = append(out[n], slots.Range{Start: i, End: j - 1})
 		}
-		if cur != nil {
-			out[cur] = append(out[cur], slots.Range{Start: start, End: i - 1})
-		}
-		cur, start = n, i
+		i = j
 	}
 	return out
 }
