@@ -658,7 +658,7 @@ func (b *Bus) reader(bl *busLink, cr *connReader) {
 		if err != nil {
 			var de *gossip.DropError
 			if errors.As(err, &de) {
-				b.opts.Log.Warn().Str("peer", conn.RemoteAddr().String()).Msg("Received invalid packet: " + de.Reason)
+				b.opts.Log.Warn().Str("peer", conn.RemoteAddr().String()).Msg("Received " + de.Reason)
 				continue
 			}
 			conn.Close()

@@ -163,15 +163,22 @@ func readPacket(t *testing.T, r io.Reader) *gossip.Message {
 	return m
 }
 
-// TestBusGroupCommit: a save with fsync holds every later output (of its
-// step and of the steps after it) until the newest held nodes.conf text is
-// on disk; a save without fsync is written at once, in order.
-func TestBusGroupCommit(t *testing.T) {
-	b, wg, path := testBus(t)
+// linkedTestBus is testBus with link 1 connected to server, the peer end
+// returned, and a PING and a PONG to send on it.
+func linkedTestBus(t *testing.T) (b *Bus, wg *sync.WaitGroup, path string, server net.Conn, ping, pong *gossip.Message) {
+	b, wg, path = testBus(t)
 	client, server := tcpPair(t)
 	linkOn(b, 1, client)
-	ping := &gossip.Message{Header: gossip.Header{Type: gossip.TypePing, Port: 1}}
-	pong := &gossip.Message{Header: gossip.Header{Type: gossip.TypePong, Port: 2}}
+	ping = &gossip.Message{Header: gossip.Header{Type: gossip.TypePing, Port: 1}}
+	pong = &gossip.Message{Header: gossip.Header{Type: gossip.TypePong, Port: 2}}
+	return b, wg, path, server, ping, pong
+}
+
+// TestBusGroupCommit: a save with fsync holds every later output (of its
+// step and of the steps after it) until the newest held nodes.conf text is
+// on disk; of the saves without fsync that follow, the newest lands.
+func TestBusGroupCommit(t *testing.T) {
+	b, wg, path, server, ping, pong := linkedTestBus(t)
 	b.stepMu.Lock()
 	b.exec([]Output{{Kind: OutSave, Fsync: true, Gen: 10, Text: "first\n"}, {Kind: OutSend, Link: 1, Msg: ping}})
 	b.exec([]Output{{Kind: OutSend, Link: 1, Msg: pong}, {Kind: OutSave, Gen: 11, Text: "second\n"}})
@@ -199,11 +206,7 @@ func TestBusGroupCommit(t *testing.T) {
 // rename), and the newest of the saves requested meanwhile is the one
 // that lands.
 func TestBusSaveWithoutFsyncDoesNotHoldSends(t *testing.T) {
-	b, wg, path := testBus(t)
-	client, server := tcpPair(t)
-	linkOn(b, 1, client)
-	ping := &gossip.Message{Header: gossip.Header{Type: gossip.TypePing, Port: 1}}
-	pong := &gossip.Message{Header: gossip.Header{Type: gossip.TypePong, Port: 2}}
+	b, wg, path, server, ping, pong := linkedTestBus(t)
 	b.st.saveMu.Lock() // the writer blocks on it
 	b.stepMu.Lock()
 	b.exec([]Output{{Kind: OutSave, Gen: 20, Text: "one\n"}, {Kind: OutSend, Link: 1, Msg: ping}})

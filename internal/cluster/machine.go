@@ -285,11 +285,16 @@ func (st *State) WriteConfig(o Output) error {
 		}
 		return nil
 	}
-	st.savedGen = o.Gen
-	if st.path == "" {
-		return nil
+	if st.path != "" {
+		if err := writeConfigFile(st.path, []byte(o.Text), o.Fsync); err != nil {
+			// Not recorded as saved: a later save of this generation
+			// (a held one with fsync) must write it, not just fsync
+			// the old file.
+			return err
+		}
 	}
-	return writeConfigFile(st.path, []byte(o.Text), o.Fsync)
+	st.savedGen = o.Gen
+	return nil
 }
 
 // newLink creates the record of an outbound link to n and asks the edge to

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/redcluster/redcluster/internal/fsutil"
+
 	"fmt"
 	"io"
 	"os"
@@ -233,7 +235,7 @@ func (st *loadState) loadServerConfig(file string, fromStdin bool, options *stri
 
 func (st *loadState) cantOpen(file string, err error) error {
 	return &ExitError{
-		Stdout: st.logLine(fmt.Sprintf("Fatal error, can't open config file '%s': %s", file, strerror(err))),
+		Stdout: st.logLine(fmt.Sprintf("Fatal error, can't open config file '%s': %s", file, fsutil.Strerror(err))),
 		Code:   1,
 	}
 }
@@ -380,7 +382,7 @@ func (st *loadState) postChecks() error {
 	if c.LogFile != "" {
 		f, err := os.OpenFile(c.LogFile, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
 		if err != nil {
-			return fatalf("Can't open the log file: %s", strerror(err))
+			return fatalf("Can't open the log file: %s", fsutil.Strerror(err))
 		}
 		f.Close()
 	}

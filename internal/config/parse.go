@@ -1,11 +1,9 @@
 package config
 
 import (
-	"errors"
 	"math"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // memToUll parses a memory value like Redis's memtoull: digits followed by
@@ -188,19 +186,6 @@ func Repr(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-// strerror words an OS error like C's strerror ("No such file or
-// directory").
-func strerror(err error) string {
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		s := errno.Error()
-		if s != "" {
-			return strings.ToUpper(s[:1]) + s[1:]
-		}
-	}
-	return err.Error()
 }
 
 // formatMemory writes bytes for redis.conf using gb, mb or kb when exact,

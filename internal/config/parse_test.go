@@ -1,10 +1,7 @@
 package config
 
 import (
-	"errors"
 	"math"
-	"os"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -125,12 +122,4 @@ func TestFormatMemory(t *testing.T) {
 	} {
 		require.Equal(t, want, formatMemory(in))
 	}
-}
-
-func TestStrerror(t *testing.T) {
-	require.Equal(t, "No such file or directory", strerror(&os.PathError{Op: "open", Path: "x", Err: syscall.ENOENT}))
-	require.Equal(t, "Not a directory", strerror(syscall.ENOTDIR))
-	require.Equal(t, "Permission denied", strerror(syscall.EACCES))
-	require.Equal(t, "Is a directory", strerror(syscall.EISDIR))
-	require.Equal(t, "plain", strerror(errors.New("plain")))
 }

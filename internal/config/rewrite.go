@@ -219,10 +219,10 @@ func (c *Config) Rewrite() error {
 	}
 	content, err := c.RenderRewrite(c.ConfigFile)
 	if err != nil {
-		return errors.New(strerror(err))
+		return errors.New(fsutil.Strerror(err))
 	}
 	if err := fsutil.WriteFileAtomic(c.ConfigFile, []byte(content), true); err != nil {
-		return errors.New(strerror(err))
+		return errors.New(fsutil.Strerror(err))
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/redcluster/redcluster/internal/fsutil"
+
 	"os"
 	"strconv"
 	"strings"
@@ -15,7 +17,7 @@ func setDir(c *Config, e *env, args []string) (int, string) {
 		return setFailed, "wrong number of arguments"
 	}
 	if err := e.chdir(args[0]); err != nil {
-		return setFailed, strerror(err)
+		return setFailed, fsutil.Strerror(err)
 	}
 	c.Dir = args[0]
 	return setChanged, ""

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -84,4 +85,17 @@ func syncPath(path string) error {
 		return fmt.Errorf("syncing %s: %w", path, err)
 	}
 	return nil
+}
+
+// Strerror words an error like C's strerror when it carries an errno
+// ("No space left on device"), as Redis's messages about files do; other
+// errors keep their own text.
+func Strerror(err error) string {
+	var en syscall.Errno
+	if errors.As(err, &en) {
+		if msg := en.Error(); msg != "" {
+			return strings.ToUpper(msg[:1]) + msg[1:]
+		}
+	}
+	return err.Error()
 }

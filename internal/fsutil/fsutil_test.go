@@ -1,9 +1,11 @@
 package fsutil
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -30,4 +32,12 @@ func TestWriteFileAtomic(t *testing.T) {
 		require.NoError(t, SyncFile(path))
 	}
 	require.Error(t, WriteFileAtomic(filepath.Join(t.TempDir(), "missing", "f"), []byte("x"), true))
+}
+
+func TestStrerror(t *testing.T) {
+	require.Equal(t, "No such file or directory", Strerror(&os.PathError{Op: "open", Path: "x", Err: syscall.ENOENT}))
+	require.Equal(t, "Not a directory", Strerror(syscall.ENOTDIR))
+	require.Equal(t, "Permission denied", Strerror(syscall.EACCES))
+	require.Equal(t, "Is a directory", Strerror(syscall.EISDIR))
+	require.Equal(t, "plain", Strerror(errors.New("plain")))
 }

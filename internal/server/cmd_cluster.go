@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/redcluster/redcluster/internal/fsutil"
+
 	"net"
 	"os"
 	"path/filepath"
@@ -643,7 +645,7 @@ func cmdClusterSaveConfig(c *Ctx) {
 		return
 	}
 	if err := st.SaveConfig(); err != nil {
-		c.Error("ERR error saving the cluster node config: " + err.Error())
+		c.Error("ERR error saving the cluster node config: " + fsutil.Strerror(err))
 		return
 	}
 	c.W.OK()

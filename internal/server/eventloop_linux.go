@@ -294,28 +294,32 @@ func (l *eventLoop) run() {
 // polls for as long as the loop's spinPolicy says (spinpoll.go). While
 // polling is off and may not start yet, it is one epoll_wait, as before.
 func (l *eventLoop) poll(wait int) (int, error) {
-	if wait == 0 || !l.spin.considered(l.now) {
+	start := time.Now()
+	now := start.UnixMilli()
+	if !l.spin.considered(now) {
 		return syscall.EpollWait(l.epfd, l.events, wait)
 	}
-	n, err := syscall.EpollWait(l.epfd, l.events, 0)
-	if n != 0 || err != nil {
-		return n, err
-	}
-	start := time.Now()
-	if spin := l.spin.budget(l.now, l.cpusToSpare); spin > 0 {
-		for {
-			if n, err = syscall.EpollWait(l.epfd, l.events, 0); n != 0 || err != nil {
+	// The first nonblocking check tells ready events from a wait (and is
+	// not a poll that succeeded); the others are the polling itself.
+	spin := l.spin.budget(now, l.cpusToSpare)
+	for polled := false; ; polled = true {
+		n, err := syscall.EpollWait(l.epfd, l.events, 0)
+		if n != 0 || err != nil {
+			if polled {
 				l.spin.hit()
-				return n, err
 			}
-			if time.Since(start) >= spin {
-				break
-			}
+			return n, err
 		}
-		l.spin.miss(l.now)
+		if spin == 0 || time.Since(start) >= spin {
+			break
+		}
 	}
-	n, err = syscall.EpollWait(l.epfd, l.events, wait)
-	l.spin.slept(l.now, time.Since(start), l.cpusToSpare)
+	if spin > 0 {
+		l.spin.miss(now)
+	}
+	n, err := syscall.EpollWait(l.epfd, l.events, wait)
+	waited := time.Since(start)
+	l.spin.slept(now+waited.Milliseconds(), waited, l.cpusToSpare)
 	return n, err
 }
 

@@ -264,7 +264,7 @@ func cmdExec(c *Ctx) {
 		s.execExpiry.add(cl, slotList, all)
 	}
 	for _, q := range queue {
-		s.callLocked(cl, q.cmd, q.args, all)
+		s.callLocked(cl, q.cmd, q.args, all, c.Now)
 	}
 	if sink {
 		s.execExpiry.remove(slotList, all)
@@ -278,9 +278,11 @@ func cmdExec(c *Ctx) {
 	s.discardTransaction(cl)
 }
 
-// callLocked runs a queued command inside EXEC, whose locks are held.
-func (s *Server) callLocked(c *Client, cmd *Command, args [][]byte, allLocked bool) {
-	ctx := Ctx{S: s, C: c, Cmd: cmd, Args: args, W: c.W, DB: s.KS.DBs[c.DB], Now: nowMs(), locked: true, allLocked: allLocked, inExec: true,
+// callLocked runs a queued command inside EXEC, whose locks are held. now
+// is EXEC's time: every command of a transaction sees the same clock, so
+// no key expires between two of them (Redis 7.0's fixed_time_expire).
+func (s *Server) callLocked(c *Client, cmd *Command, args [][]byte, allLocked bool, now int64) {
+	ctx := Ctx{S: s, C: c, Cmd: cmd, Args: args, W: c.W, DB: s.KS.DBs[c.DB], Now: now, locked: true, allLocked: allLocked, inExec: true,
 		master: c.rc.fromMaster, feeding: s.feedingNow()}
 	cmd.Handler(&ctx)
 	if ctx.Dirty > 0 || ctx.propSet {

@@ -23,7 +23,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/redcluster/redcluster/internal/fsutil"
@@ -168,7 +167,7 @@ func (s *Server) rdbSave(o saveOptions) error {
 	if err != nil {
 		wd, _ := os.Getwd()
 		s.Log.Warn().Msgf("Failed opening the temp RDB file %s (in server root dir %s) for saving: %s",
-			filepath.Base(tmp), wd, strerror(err))
+			filepath.Base(tmp), wd, fsutil.Strerror(err))
 		return err
 	}
 	var seq uint64
@@ -208,7 +207,7 @@ func (s *Server) rdbSave(o saveOptions) error {
 	if err != nil {
 		os.Remove(tmp)
 		if !errors.Is(err, errSaveCancelled) {
-			s.Log.Warn().Msgf("Write error saving DB on disk(%s): %s", op, strerror(err))
+			s.Log.Warn().Msgf("Write error saving DB on disk(%s): %s", op, fsutil.Strerror(err))
 		}
 		return err
 	}
@@ -231,7 +230,7 @@ func (s *Server) rdbSave(o saveOptions) error {
 		if !errors.Is(err, errSaveCancelled) {
 			wd, _ := os.Getwd()
 			s.Log.Warn().Msgf("Error moving temp DB file %s on the final destination %s (in server root dir %s): %s",
-				filepath.Base(tmp), filepath.Base(path), wd, strerror(err))
+				filepath.Base(tmp), filepath.Base(path), wd, fsutil.Strerror(err))
 		}
 		return err
 	}
@@ -241,7 +240,7 @@ func (s *Server) rdbSave(o saveOptions) error {
 		return nil
 	}
 	if err := fsutil.SyncDir(filepath.Dir(path)); err != nil {
-		s.Log.Warn().Msgf("Write error saving DB on disk(fsyncFileDir): %s", strerror(err))
+		s.Log.Warn().Msgf("Write error saving DB on disk(fsyncFileDir): %s", fsutil.Strerror(err))
 		return err
 	}
 	s.Log.Info().Msg("DB saved on disk")
@@ -287,18 +286,6 @@ func (s *Server) writeRDBLocked(w io.Writer, begin func() *rdb.ReplInfo) error {
 		}
 	}
 	return enc.Close()
-}
-
-// strerror words an error like C's strerror when it carries an errno.
-func strerror(err error) string {
-	var en syscall.Errno
-	if errors.As(err, &en) {
-		msg := en.Error()
-		if msg != "" {
-			return strings.ToUpper(msg[:1]) + msg[1:]
-		}
-	}
-	return err.Error()
 }
 
 // saveSync is SAVE: a save in the caller's goroutine, refused while

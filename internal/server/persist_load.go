@@ -5,6 +5,8 @@ package server
 // (verifyClusterConfigWithData).
 
 import (
+	"github.com/redcluster/redcluster/internal/fsutil"
+
 	"bufio"
 	"errors"
 	"fmt"
@@ -49,7 +51,7 @@ func (s *Server) LoadDataFromDisk() error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		s.Log.Warn().Msgf("Fatal error loading the DB: %s. Exiting.", strerror(err))
+		s.Log.Warn().Msgf("Fatal error loading the DB: %s. Exiting.", fsutil.Strerror(err))
 		return fmt.Errorf("%w: %w", ErrLoad, err)
 	default:
 		gc := startLoadGC()

@@ -614,13 +614,16 @@ func (d *serverDataset) ApplyTx(ops []replication.Op) {
 	s := (*Server)(d)
 	s.KS.LockAll()
 	mc := s.repl.mclient
+	if mc.batchNow == 0 {
+		mc.batchNow = nowMs()
+	}
 	for _, op := range ops {
 		cmd := s.lookupStreamCommand(op.Args)
 		if cmd == nil {
 			continue
 		}
 		mc.DB = op.DB
-		s.callLocked(mc, cmd, op.Args, true)
+		s.callLocked(mc, cmd, op.Args, true, mc.batchNow)
 		mc.W.Reset()
 	}
 	s.KS.UnlockAll()

@@ -72,7 +72,14 @@ func (p *spinPolicy) miss(now int64) {
 
 // slept records a wait that ended after waited (polling included).
 func (p *spinPolicy) slept(now int64, waited time.Duration, cpusToSpare func() bool) {
-	if p.spin > 0 || waited > spinMax || now-p.offAt < p.backoff {
+	if p.spin > 0 || now-p.offAt < p.backoff {
+		return
+	}
+	if waited > spinMax {
+		// A quiet loop: it looks again (considered) only after the
+		// shortest backoff, not before every sleep.
+		p.offAt = now
+		p.backoff = max(p.backoff, spinBackoffMin)
 		return
 	}
 	p.checkedAt = now

@@ -45,6 +45,7 @@ func TestSpinPolicy(t *testing.T) {
 		for now := int64(0); now < 1000; now += 100 {
 			require.Zero(t, p.budget(now, free))
 			p.slept(now, long, free)
+			require.False(t, p.considered(now), "a long sleep is not followed by a look before the next one")
 		}
 		require.Zero(t, p.budget(1000, free))
 	})

@@ -273,7 +273,12 @@ func (d *keyDict[V]) eachWarm(warm func([]kdGroup[V]), fn func(kp unsafe.Pointer
 	}
 	d.iters++
 	defer func() { d.iters-- }()
-	gi := rand.IntN(n)
+	// A warmed walk starts at group 0, so that no run wraps around
+	// unwarmed; the others start anywhere.
+	gi := 0
+	if warm == nil {
+		gi = rand.IntN(n)
+	}
 	for k := range n {
 		if warm != nil && k%kdWarmGroups == 0 {
 			warm(groups[gi:min(gi+kdWarmGroups, n)])
