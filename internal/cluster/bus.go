@@ -1,16 +1,12 @@
 package cluster
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -105,6 +101,8 @@ type Bus struct {
 
 	pubMu sync.Mutex
 	pubs  []pubReq
+
+	io busIO // the sockets' loop (busio_linux.go, busio_other.go)
 }
 
 type pubReq struct {
@@ -112,22 +110,11 @@ type pubReq struct {
 	shard            bool
 }
 
-// busLink is one connection with what is waiting to be written on it.
-type busLink struct {
-	id       LinkID
-	mu       sync.Mutex
-	conn     net.Conn        // nil while an outbound link connects
-	raw      syscall.RawConn // conn's descriptor, for non-blocking writes
-	queue    [][]byte        // bytes the socket did not take yet
-	queued   int
-	flushing bool // a flusher goroutine owns the writes of conn
-	closed   bool
-}
-
 // NewBus creates the bus of st; Listen binds it and Start runs it.
 func NewBus(st *State, opts BusOptions) *Bus {
 	b := &Bus{st: st, opts: opts, kick: make(chan struct{}, 1), conns: make(map[LinkID]*busLink)}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.initIO()
 	st.mu.Lock()
 	st.opts.Notify = b.Kick
 	st.opts.LazySaveText = true // commit writes only the newest held save
@@ -145,6 +132,9 @@ func (b *Bus) Kick() {
 
 // Listen binds the bus port on every address.
 func (b *Bus) Listen() error {
+	if b.io.err != nil {
+		return b.io.err
+	}
 	for _, a := range b.opts.Listen {
 		ln, err := net.Listen(a.Network, a.Addr)
 		if err != nil {
@@ -171,6 +161,7 @@ func (b *Bus) Start(done <-chan struct{}, wg *sync.WaitGroup) {
 	b.done = done
 	b.wg = wg
 	b.started = true
+	b.startIO()
 	b.stepMu.Unlock()
 	for _, ln := range b.lns {
 		wg.Add(1)
@@ -198,14 +189,9 @@ func (b *Bus) LinkStats(id LinkID) (events string, alloc, used int64) {
 	if bl == nil {
 		return "", 0, 0
 	}
+	events = bl.linkEvents()
 	bl.mu.Lock()
 	defer bl.mu.Unlock()
-	if bl.conn != nil && !bl.closed {
-		events = "r"
-	}
-	if bl.queued > 0 {
-		events += "w"
-	}
 	return events, int64(bl.queued), int64(bl.queued)
 }
 
@@ -219,6 +205,7 @@ func (b *Bus) Cron() {
 	defer b.stepMu.Unlock()
 	if b.started && !b.stopped {
 		b.stepLocked(Event{Kind: EvTick})
+		b.checkStalls()
 	}
 }
 
@@ -259,7 +246,12 @@ func (b *Bus) loop() {
 func (b *Bus) cron(clock *pollclock.Clock) {
 	defer b.wg.Done()
 	for clock.Wait() {
-		b.step(Event{Kind: EvTick})
+		b.stepMu.Lock()
+		if !b.stopped {
+			b.stepLocked(Event{Kind: EvTick})
+			b.checkStalls()
+		}
+		b.stepMu.Unlock()
 	}
 }
 
@@ -272,11 +264,16 @@ func (b *Bus) shutdown() {
 		ln.Close()
 	}
 	b.mu.Lock()
+	links := make([]*busLink, 0, len(b.conns))
 	for id, bl := range b.conns {
-		bl.close()
+		links = append(links, bl)
 		delete(b.conns, id)
 	}
 	b.mu.Unlock()
+	for _, bl := range links {
+		b.closeLink(bl)
+	}
+	b.stopIO()
 }
 
 // step runs one event through the state machine and carries out its
@@ -422,7 +419,7 @@ func (b *Bus) execOne(o *Output) {
 			b.send(bl, b.wbuf)
 		}
 	case OutConnect:
-		bl := &busLink{id: o.Link}
+		bl := newBusLink(o.Link)
 		b.mu.Lock()
 		b.conns[o.Link] = bl
 		b.mu.Unlock()
@@ -434,7 +431,7 @@ func (b *Bus) execOne(o *Output) {
 		delete(b.conns, o.Link)
 		b.mu.Unlock()
 		if bl != nil {
-			bl.close()
+			b.closeLink(bl)
 		}
 	case OutSave:
 		// A save without fsync (exec group-commits the others) goes to
@@ -522,7 +519,7 @@ func (b *Bus) accept(ln net.Listener) {
 			_ = tc.SetKeepAlivePeriod(time.Duration(ka) * time.Second)
 		}
 		id := InboundBit | LinkID(b.nextIn.Add(1))
-		bl := &busLink{id: id}
+		bl := newBusLink(id)
 		b.opts.Log.Debug().Str("peer", conn.RemoteAddr().String()).Msg("Accepting cluster node connection")
 		b.stepMu.Lock()
 		if b.stopped {
@@ -530,11 +527,15 @@ func (b *Bus) accept(ln net.Listener) {
 			conn.Close()
 			return
 		}
+		localIP, peerIP := hostOf(conn.LocalAddr()), hostOf(conn.RemoteAddr())
+		if !b.attach(bl, conn) {
+			b.stepMu.Unlock()
+			continue
+		}
 		b.mu.Lock()
 		b.conns[id] = bl
 		b.mu.Unlock()
-		b.attach(bl, conn)
-		b.stepLocked(Event{Kind: EvAccepted, Link: id, LocalIP: hostOf(conn.LocalAddr()), PeerIP: hostOf(conn.RemoteAddr())})
+		b.stepLocked(Event{Kind: EvAccepted, Link: id, LocalIP: localIP, PeerIP: peerIP})
 		b.stepMu.Unlock()
 	}
 }
@@ -574,233 +575,17 @@ func (b *Bus) dial(bl *busLink, ip string, port int) {
 		conn.Close() // shutting down, or the state machine dropped the link meanwhile
 		return
 	}
-	b.attach(bl, conn)
-	b.stepLocked(Event{Kind: EvConnected, Link: bl.id, LocalIP: hostOf(conn.LocalAddr())})
-}
-
-// attach gives bl its connection: a reader starts, and what was sent
-// while the link connected is flushed. Caller holds stepMu.
-func (b *Bus) attach(bl *busLink, conn net.Conn) {
-	var raw syscall.RawConn
-	if sc, ok := conn.(syscall.Conn); ok && rawIO {
-		raw, _ = sc.SyscallConn()
-	}
-	bl.mu.Lock()
-	bl.conn, bl.raw = conn, raw
-	if len(bl.queue) > 0 && !bl.flushing {
-		b.startFlush(bl)
-	}
-	bl.mu.Unlock()
-	b.wg.Add(1)
-	go b.reader(bl, &connReader{conn: conn, raw: raw})
-}
-
-// closed reports the loss of a link's connection to the state machine
-// (unless the machine already dropped the link).
-func (b *Bus) closed(bl *busLink, conn net.Conn) {
-	b.stepMu.Lock()
-	defer b.stepMu.Unlock()
-	if b.stopped {
+	localIP := hostOf(conn.LocalAddr())
+	if !b.attach(bl, conn) {
+		b.mu.Lock()
+		if b.conns[bl.id] == bl {
+			delete(b.conns, bl.id)
+		}
+		b.mu.Unlock()
+		b.stepLocked(Event{Kind: EvConnectFailed, Link: bl.id})
 		return
 	}
-	b.mu.Lock()
-	cur := b.conns[bl.id]
-	if cur == bl {
-		delete(b.conns, bl.id)
-	}
-	b.mu.Unlock()
-	if cur != bl {
-		return
-	}
-	bl.close()
-	b.stepLocked(Event{Kind: EvClosed, Link: bl.id})
-}
-
-// reader frames packets (cluster-bus.md §7 steps 1-2) and steps the state
-// machine with each: a bad signature or length closes the link; other
-// malformed packets are dropped and logged.
-func (b *Bus) reader(bl *busLink, cr *connReader) {
-	defer b.wg.Done()
-	conn := cr.conn
-	r := bufio.NewReaderSize(cr, 16<<10)
-	var head [8]byte
-	// One packet buffer and one Message per link: the machine is done
-	// with a message when Step returns (what it keeps, it copies), so
-	// both are reused for the next packet (the buffer grown for a bigger
-	// one).
-	var pkt []byte
-	var msg gossip.Message
-	for {
-		if _, err := io.ReadFull(r, head[:]); err != nil {
-			b.closed(bl, conn)
-			return
-		}
-		n, err := gossip.FrameLen(head[:])
-		if err != nil {
-			b.opts.Log.Warn().Str("peer", conn.RemoteAddr().String()).Msg("Bad message length or signature received from Cluster bus.")
-			conn.Close()
-			b.closed(bl, conn)
-			return
-		}
-		if cap(pkt) < n {
-			pkt = make([]byte, n)
-		}
-		pkt = pkt[:n]
-		copy(pkt, head[:])
-		if _, err := io.ReadFull(r, pkt[8:]); err != nil {
-			b.closed(bl, conn)
-			return
-		}
-		err = gossip.DecodeInto(&msg, pkt)
-		if cap(pkt) > 64<<10 {
-			pkt = nil // a big PUBLISH: do not keep its buffer for the link's life
-		}
-		if err != nil {
-			var de *gossip.DropError
-			if errors.As(err, &de) {
-				b.opts.Log.Warn().Str("peer", conn.RemoteAddr().String()).Msg("Received " + de.Reason)
-				continue
-			}
-			conn.Close()
-			b.closed(bl, conn)
-			return
-		}
-		b.stepMu.Lock()
-		if b.stopped {
-			b.stepMu.Unlock()
-			return
-		}
-		// The machine ignores links it already closed (ids are not reused).
-		b.stepLocked(Event{Kind: EvMessage, Link: bl.id, Msg: &msg})
-		b.stepMu.Unlock()
-	}
-}
-
-// send writes pkt on bl: at once when nothing is pending (one
-// non-blocking write), else after what is pending. What the socket does
-// not take is copied (pkt is the caller's to reuse) and goes to a flusher
-// goroutine. Caller holds stepMu.
-func (b *Bus) send(bl *busLink, pkt []byte) {
-	bl.mu.Lock()
-	defer bl.mu.Unlock()
-	if bl.closed {
-		return
-	}
-	if bl.conn == nil || bl.flushing || len(bl.queue) > 0 {
-		bl.queue = append(bl.queue, bytes.Clone(pkt))
-		bl.queued += len(pkt)
-		return
-	}
-	n, err := bl.tryWrite(pkt)
-	if err != nil {
-		bl.conn.Close() // the reader reports the close
-		return
-	}
-	if n < len(pkt) {
-		bl.queue = append(bl.queue, bytes.Clone(pkt[n:]))
-		bl.queued += len(pkt) - n
-		b.startFlush(bl)
-	}
-}
-
-// tryWrite writes as much of p as the socket takes now, without waiting.
-// Caller holds bl.mu.
-func (bl *busLink) tryWrite(p []byte) (int, error) {
-	if bl.raw == nil {
-		return 0, nil
-	}
-	var n int
-	var werr error
-	err := bl.raw.Write(func(fd uintptr) bool {
-		n, werr = rawWrite(fd, p)
-		return true // never wait: the flusher does
-	})
-	if werr == nil {
-		werr = err
-	}
-	return n, werr
-}
-
-// connReader reads a bus connection, with raw reads where rawIO allows
-// (rawio_linux.go says why).
-type connReader struct {
-	conn net.Conn
-	raw  syscall.RawConn
-}
-
-func (r *connReader) Read(p []byte) (int, error) {
-	if r.raw == nil || len(p) == 0 {
-		return r.conn.Read(p)
-	}
-	var n int
-	var rerr error
-	err := r.raw.Read(func(fd uintptr) bool {
-		var ok bool
-		n, ok, rerr = rawRead(fd, p)
-		return ok
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, rerr
-}
-
-// startFlush starts the flusher of bl. Caller holds bl.mu.
-func (b *Bus) startFlush(bl *busLink) {
-	bl.flushing = true
-	b.wg.Add(1)
-	go b.flush(bl)
-}
-
-// flush writes bl's queue until it is empty, waiting for the socket (at
-// most twice the node timeout per batch, then the link is closed).
-func (b *Bus) flush(bl *busLink) {
-	defer b.wg.Done()
-	for {
-		bl.mu.Lock()
-		if bl.closed || len(bl.queue) == 0 {
-			bl.flushing = false
-			bl.mu.Unlock()
-			return
-		}
-		q := bl.queue
-		bl.queue = nil
-		conn := bl.conn
-		bl.mu.Unlock()
-		n := 0
-		for _, p := range q {
-			n += len(p)
-		}
-		_ = conn.SetWriteDeadline(time.Now().Add(time.Duration(max(b.st.settings().NodeTimeout, 1000)) * time.Millisecond * 2))
-		bufs := net.Buffers(q)
-		_, err := bufs.WriteTo(conn)
-		_ = conn.SetWriteDeadline(time.Time{})
-		bl.mu.Lock()
-		if !bl.closed {
-			bl.queued -= n
-		}
-		if err != nil {
-			bl.flushing = false
-			bl.mu.Unlock()
-			conn.Close() // the reader reports the close
-			return
-		}
-		bl.mu.Unlock()
-	}
-}
-
-func (bl *busLink) close() {
-	bl.mu.Lock()
-	defer bl.mu.Unlock()
-	if bl.closed {
-		return
-	}
-	bl.closed = true
-	bl.queue = nil
-	bl.queued = 0
-	if bl.conn != nil {
-		bl.conn.Close()
-	}
+	b.stepLocked(Event{Kind: EvConnected, Link: bl.id, LocalIP: localIP})
 }
 
 // hostOf is the IP of a TCP address, without the port or IPv6 brackets.

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -135,18 +134,6 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 	return client, server
 }
 
-// linkOn registers a link of b on conn, as attach does, without a reader.
-func linkOn(b *Bus, id LinkID, conn net.Conn) *busLink {
-	bl := &busLink{id: id, conn: conn}
-	if sc, ok := conn.(syscall.Conn); ok && rawIO {
-		bl.raw, _ = sc.SyscallConn()
-	}
-	b.mu.Lock()
-	b.conns[id] = bl
-	b.mu.Unlock()
-	return bl
-}
-
 // readPacket reads one framed packet.
 func readPacket(t *testing.T, r io.Reader) *gossip.Message {
 	var head [8]byte
@@ -168,7 +155,7 @@ func readPacket(t *testing.T, r io.Reader) *gossip.Message {
 func linkedTestBus(t *testing.T) (b *Bus, wg *sync.WaitGroup, path string, server net.Conn, ping, pong *gossip.Message) {
 	b, wg, path = testBus(t)
 	client, server := tcpPair(t)
-	linkOn(b, 1, client)
+	linkOn(t, b, 1, client)
 	ping = &gossip.Message{Header: gossip.Header{Type: gossip.TypePing, Port: 1}}
 	pong = &gossip.Message{Header: gossip.Header{Type: gossip.TypePong, Port: 2}}
 	return b, wg, path, server, ping, pong
@@ -225,35 +212,6 @@ func TestBusSaveWithoutFsyncDoesNotHoldSends(t *testing.T) {
 	b.saveMu.Unlock()
 }
 
-// TestBusSendBacklog: what the socket does not take at once is flushed in
-// order by the flusher, and later sends queue behind it.
-func TestBusSendBacklog(t *testing.T) {
-	b, wg, _ := testBus(t)
-	client, server := tcpPair(t)
-	bl := linkOn(b, 1, client)
-	big := &gossip.Message{Header: gossip.Header{Type: gossip.TypePublish}, Channel: []byte("c"),
-		Payload: bytes.Repeat([]byte("x"), 16<<20)}
-	small := &gossip.Message{Header: gossip.Header{Type: gossip.TypePing, Port: 3}}
-	b.stepMu.Lock()
-	b.exec([]Output{{Kind: OutSend, Link: 1, Msg: big}, {Kind: OutSend, Link: 1, Msg: small}})
-	b.stepMu.Unlock()
-	bl.mu.Lock()
-	require.True(t, bl.flushing, "16 MiB cannot fit in a socket buffer")
-	require.Positive(t, bl.queued)
-	bl.mu.Unlock()
-	ev, alloc, _ := b.LinkStats(1)
-	require.Equal(t, "rw", ev)
-	require.Positive(t, alloc)
-	m := readPacket(t, server)
-	require.Equal(t, big.Payload, m.Payload)
-	require.Equal(t, uint16(3), readPacket(t, server).Port)
-	wg.Wait()
-	bl.mu.Lock()
-	require.False(t, bl.flushing)
-	require.Zero(t, bl.queued)
-	bl.mu.Unlock()
-}
-
 // TestBusExternalCron: with ExternalCron the bus runs no clock of its own;
 // each Cron call is one cron step, and none happens before Start.
 func TestBusExternalCron(t *testing.T) {
@@ -279,4 +237,38 @@ func TestBusExternalCron(t *testing.T) {
 	wg.Wait()
 	b.Cron()
 	require.Equal(t, uint64(3), iterations(), "Cron after shutdown")
+}
+
+// TestBusFraming drives a bus's inbound link over TCP as a peer would: a
+// PING split across writes is framed and answered with a PONG, a packet
+// that fails validation (version 2) is dropped and the link kept, and a
+// bad signature closes the link (cluster-bus.md §7).
+func TestBusFraming(t *testing.T) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	n := startBusNode(t, done, &wg)
+	defer func() { close(done); wg.Wait() }()
+	conn, err := net.Dial("tcp4", "127.0.0.1:"+strconv.Itoa(n.port+1))
+	require.NoError(t, err)
+	defer conn.Close()
+	ping := &gossip.Message{Header: gossip.Header{Type: gossip.TypePing, Port: 1, CPort: 10001, IP: "127.0.0.1",
+		Sender: gossip.NameFrom(strings.Repeat("ab", 20))}}
+	pkt := gossip.Encode(ping)
+	for _, cut := range [][2]int{{0, 5}, {5, 2000}, {2000, len(pkt)}} {
+		_, err := conn.Write(pkt[cut[0]:cut[1]])
+		require.NoError(t, err)
+	}
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+	require.Equal(t, gossip.TypePong, readPacket(t, conn).Type)
+	bad := bytes.Clone(pkt)
+	bad[9] = 2 // version 2
+	_, err = conn.Write(append(bad, pkt...))
+	require.NoError(t, err)
+	require.Equal(t, gossip.TypePong, readPacket(t, conn).Type, "the link outlives a dropped packet")
+	bad = bytes.Clone(pkt)
+	bad[0] = 'X'
+	_, err = conn.Write(bad)
+	require.NoError(t, err)
+	_, err = io.ReadFull(conn, make([]byte, 1))
+	require.ErrorIs(t, err, io.EOF, "a bad signature closes the link")
 }

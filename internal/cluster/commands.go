@@ -119,7 +119,7 @@ func (st *State) InfoText() string {
 	st.lock()
 	defer st.mu.Unlock()
 	assigned, ok, pfail, fail := 0, 0, 0, 0
-	for _, n := range st.owner {
+	for _, n := range &st.owner {
 		if n == nil {
 			continue
 		}

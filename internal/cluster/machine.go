@@ -138,6 +138,27 @@ const (
 func (st *State) Step(ev Event) []Output {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.apply(ev)
+	st.finish(false)
+	return st.drain()
+}
+
+// Steps runs several events, in order, and then what Redis runs once per
+// event-loop iteration (clusterBeforeSleep: a failover step, the state
+// update, one save, here also one snapshot publication) once for all of
+// them. The bus steps what one wait for its sockets brought in together.
+func (st *State) Steps(evs []Event) []Output {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for i := range evs {
+		st.apply(evs[i])
+	}
+	st.finish(false)
+	return st.drain()
+}
+
+// apply runs one event without finishing it (see finish). Caller holds mu.
+func (st *State) apply(ev Event) {
 	st.now = ev.Now
 	switch ev.Kind {
 	case EvTick:
@@ -182,8 +203,6 @@ func (st *State) Step(ev Event) []Output {
 	case EvWake:
 		st.todo |= todoHandleFailover
 	}
-	st.finish(false)
-	return st.drain()
 }
 
 // TakeOutputs returns the outputs queued by commands since the last call.

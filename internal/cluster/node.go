@@ -128,6 +128,10 @@ type Node struct {
 	failReports  []failReport
 	// lastInPing is the serial of the last PING whose gossip named it.
 	lastInPing uint64
+	// pubGen and pubIdx: the node's index in the snapshot publish is
+	// building, valid while pubGen is State.pubGen.
+	pubGen uint64
+	pubIdx uint16
 }
 
 // linked reports whether an outbound link exists (CLUSTER NODES prints

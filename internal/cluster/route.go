@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/redcluster/redcluster/internal/slots"
@@ -40,36 +42,49 @@ func (sn *Snapshot) OK() bool { return sn.ok }
 // Snapshot returns the current routing snapshot.
 func (st *State) Snapshot() *Snapshot { return st.snap.Load() }
 
-// publish builds and stores a new snapshot. Caller holds mu.
+// publish builds the routing snapshot and stores it when it differs from
+// the published one. Caller holds mu.
+//
+// The state asks for a publication whenever slots, roles, addresses or the
+// cluster state may have changed, which in a forming cluster is nearly
+// every packet (a node learnt, an epoch adopted); most of those leave the
+// routing as it was. The candidate is built in a scratch snapshot that is
+// kept for the next time when it equals the current one, so an unchanged
+// map costs a pass over the slots and no allocation.
 func (st *State) publish() {
-	sn := &Snapshot{ok: st.ok, replica: st.myself.IsReplica()}
+	sn := st.pubScratch
+	if sn == nil {
+		sn = &Snapshot{}
+	}
+	st.pubScratch = nil
 	endpoint := st.settings().EndpointType
 	st.pubEndpoint = endpoint
-	index := make(map[*Node]uint16, len(st.nodes))
+	sn.ok, sn.replica = st.ok, st.myself.IsReplica()
+	sn.addrs = sn.addrs[:0]
+	st.pubGen++
+	gen := st.pubGen
 	idx := func(n *Node) uint16 {
 		if n == nil {
 			return 0
 		}
-		if i, ok := index[n]; ok {
-			return i
+		if n.pubGen == gen {
+			return n.pubIdx
 		}
 		sn.addrs = append(sn.addrs, n.redirectAddr(endpoint))
-		i := uint16(len(sn.addrs))
-		index[n] = i
-		return i
+		n.pubGen, n.pubIdx = gen, uint16(len(sn.addrs))
+		return n.pubIdx
 	}
 	sn.self = idx(st.myself)
 	sn.master = idx(st.myself.Master)
 	var last *Node
 	var lastIdx uint16
-	for s, n := range st.owner {
-		if n != nil {
-			if n != last { // runs of slots share their owner
-				last, lastIdx = n, idx(n)
-			}
-			sn.owner[s] = lastIdx
+	for s, n := range &st.owner {
+		if n != last { // runs of slots share their owner
+			last, lastIdx = n, idx(n)
 		}
+		sn.owner[s] = lastIdx
 	}
+	sn.migrating, sn.importing = nil, nil
 	if len(st.migrating) > 0 {
 		sn.migrating = make(map[int]uint16, len(st.migrating))
 		for s, n := range st.migrating {
@@ -82,7 +97,18 @@ func (st *State) publish() {
 			sn.importing[s] = idx(n)
 		}
 	}
+	if cur := st.snap.Load(); cur != nil && cur.equal(sn) {
+		st.pubScratch = sn
+		return
+	}
 	st.snap.Store(sn)
+}
+
+// equal reports whether o routes every request as sn does.
+func (sn *Snapshot) equal(o *Snapshot) bool {
+	return sn.ok == o.ok && sn.replica == o.replica && sn.self == o.self && sn.master == o.master &&
+		slices.Equal(sn.addrs, o.addrs) && sn.owner == o.owner &&
+		maps.Equal(sn.migrating, o.migrating) && maps.Equal(sn.importing, o.importing)
 }
 
 // Query describes a keyed request for Route.

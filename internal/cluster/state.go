@@ -107,9 +107,11 @@ type State struct {
 	path          string
 	myself        *Node
 	nodes         map[string]*Node
-	list          []*Node // the nodes in insertion order (deterministic walks)
-	cronList      []*Node // the cron's copy of list, reused
-	pubEndpoint   string  // the endpoint type of the published snapshot
+	list          []*Node   // the nodes in insertion order (deterministic walks)
+	cronList      []*Node   // the cron's copy of list, reused
+	pubEndpoint   string    // the endpoint type of the published snapshot
+	pubGen        uint64    // publish's pass counter (Node.pubGen)
+	pubScratch    *Snapshot // publish's candidate, kept when it equalled the current one
 	links         map[LinkID]*link
 	nextLink      LinkID
 	rnd           *mrand.Rand
