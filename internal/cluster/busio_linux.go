@@ -46,8 +46,10 @@ type busLink struct {
 	queue   [][]byte // bytes the socket did not take yet
 	queued  int
 	closed  bool
-	wantOut bool  // EPOLLOUT is asked for
-	stalled int64 // unix ms since when the queue made no progress (0: empty)
+	wantOut bool // EPOLLOUT is asked for
+	// inWaiting: in busIO.waiting (checkStalls), under stepMu.
+	inWaiting bool
+	stalled   int64 // unix ms since when the queue made no progress (0: empty)
 
 	// in holds the start of a packet not all received yet.
 	in []byte
@@ -69,7 +71,8 @@ type busIO struct {
 	batch     []Event
 	msgs      []*gossip.Message // decoded packets, reused batch to batch
 	nmsgs     int
-	rbuf      []byte // where links are read
+	rbuf      []byte     // where links are read
+	waiting   []*busLink // links that waited for EPOLLOUT (checkStalls)
 }
 
 // readBufSize is the loop's read buffer; a read that fills it is followed
@@ -378,6 +381,10 @@ func (b *Bus) send(bl *busLink, pkt []byte) {
 func (b *Bus) wantWritable(bl *busLink, on bool, now int64) {
 	if on && bl.stalled == 0 {
 		bl.stalled = now
+		if !bl.inWaiting {
+			bl.inWaiting = true
+			b.io.waiting = append(b.io.waiting, bl)
+		}
 	}
 	if !on {
 		bl.stalled = 0
@@ -434,19 +441,30 @@ func (b *Bus) onWritable(bl *busLink, now int64) {
 }
 
 // checkStalls shuts down the links whose queue made no progress for twice
-// the node timeout (at least 2 s); the loop then reports their loss.
-// Caller holds stepMu.
+// the node timeout (at least 2 s); the loop then reports their loss. Only
+// links that had to wait for EPOLLOUT are looked at. Caller holds stepMu.
 func (b *Bus) checkStalls() {
+	io := &b.io
+	if len(io.waiting) == 0 {
+		return
+	}
 	limit := int64(max(b.st.settings().NodeTimeout, 1000)) * 2
 	now := nowMs()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for _, bl := range b.conns {
-		if bl.stalled != 0 && now-bl.stalled > limit && bl.fd >= 0 {
-			syscall.Shutdown(bl.fd, syscall.SHUT_RDWR)
-			bl.stalled = now
+	keep := io.waiting[:0]
+	for _, bl := range io.waiting {
+		if bl.stalled == 0 || bl.fd < 0 {
+			bl.inWaiting = false
+			continue
 		}
+		if now-bl.stalled > limit {
+			syscall.Shutdown(bl.fd, syscall.SHUT_RDWR)
+			bl.inWaiting = false
+			continue
+		}
+		keep = append(keep, bl)
 	}
+	clear(io.waiting[len(keep):])
+	io.waiting = keep
 }
 
 // closeLink closes bl's socket and forgets its queue. Caller holds stepMu.

@@ -537,3 +537,44 @@ func TestClosedOutboundLinkStartsTheClock(t *testing.T) {
 	m.step(Event{Kind: EvTick})
 	require.NotZero(t, m.flagsOf(idB)&FlagPFail)
 }
+
+// TestSpreadPFailLimits: a master spreads a fresh PFAIL with a PONG to
+// every linked node, at most once per NT/2, and not while it sees a
+// majority of the slot-owning masters PFAIL.
+func TestSpreadPFailLimits(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		sinceLast int64 // ms since the last spread; 0: none yet
+		pfail     []string
+		spread    bool
+	}{
+		{"first", 0, []string{idF}, true},
+		{"within NT/2 of the last", 999, []string{idF}, false},
+		{"NT/2 after the last", 1001, []string{idF}, true},
+		{"half of the masters", 0, []string{idF, idB}, true},
+		{"a majority of the masters", 0, []string{idF, idB, idA}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var off int64
+			m := newFoMachine(t, fourMasters(idM), &off)
+			m.connectAll()
+			st := m.st
+			st.mu.Lock()
+			st.now = m.clk.ms
+			if tc.sinceLast != 0 {
+				st.lastSpread = st.now - tc.sinceLast
+			}
+			for _, id := range tc.pfail {
+				st.nodes[id].Flags |= FlagPFail
+			}
+			st.spreadPFail()
+			m.out = st.drain()
+			st.mu.Unlock()
+			if tc.spread {
+				require.Len(t, m.sends(gossip.TypePong), 5, "a PONG to each of the 5 other nodes")
+			} else {
+				require.Empty(t, m.sends(gossip.TypePong))
+			}
+		})
+	}
+}

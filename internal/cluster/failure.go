@@ -109,10 +109,35 @@ func (st *State) sendFail(n *Node) {
 // A PONG, not a PING: it starts no ping_sent clock and needs no answer;
 // Redis itself broadcasts PONGs to announce changes (clusterBroadcastPong).
 // Only a master's reports count, so replicas do not spread.
+//
+// The broadcast is N-1 PONGs, so two limits keep it from feeding an
+// overload (a saturated machine delays pongs past the node timeout, and
+// each node that then flags many peers PFAIL would broadcast every cron):
+// one spread per NT/2 (a failure is spread once; its reports stay valid
+// 2·NT), and none while I flag a majority of the slot-owning masters
+// PFAIL, which says more about me than about them (and my reports alone
+// cannot make a quorum then).
 func (st *State) spreadPFail() {
-	if st.myself.IsMaster() {
-		st.broadcastPong(false)
+	if !st.myself.IsMaster() {
+		return
 	}
+	if st.lastSpread != 0 && st.now-st.lastSpread < st.settings().NodeTimeout/2 {
+		return
+	}
+	masters, unreachable := 0, 0
+	for _, n := range st.list {
+		if n.IsMaster() && n.numSlots > 0 {
+			masters++
+			if n.Flags&FlagPFail != 0 {
+				unreachable++
+			}
+		}
+	}
+	if 2*unreachable > masters {
+		return
+	}
+	st.lastSpread = st.now
+	st.broadcastPong(false)
 }
 
 // clearFailureIfNeeded is clearNodeFailureIfNeeded (cluster-behaviour.md

@@ -120,6 +120,7 @@ type State struct {
 	todo          uint8
 	iteration     uint64
 	pfailCount    int              // PFAIL nodes seen by the last cron
+	lastSpread    int64            // when spreadPFail last broadcast (ms)
 	pingSerial    uint64           // PINGs built so far (gossip dedup)
 	blacklist     map[string]int64 // FORGET blacklist: id -> expiry (ms)
 	notClaiming   slots.Bitmap     // owner_not_claiming_slot
