@@ -57,14 +57,13 @@ type ListenAddr struct {
 //
 // There is no central event goroutine: whoever has an event steps the
 // machine and carries out its outputs at once, holding stepMu, so outputs
-// run in the order of the steps. A link's reader decodes a packet and
-// steps the machine on its own goroutine; a reply is written to its socket
-// right away with one non-blocking write, and only bytes the kernel does
-// not take are left to a flusher goroutine. An idle node therefore wakes
-// once per packet received (Redis: one epoll loop), instead of handing
-// every packet from a reader to a state goroutine to a writer. One 100 ms
-// pollclock drives the cron (or the server's cron, ExternalCron); no
-// per-link timers or deadlines are armed while writes complete at once.
+// run in the order of the steps. On Linux one epoll loop reads every link
+// and steps the machine once with all the packets of a wait
+// (busio_linux.go); elsewhere a reader goroutine per link steps it with
+// each packet (busio_other.go). A reply is written to its socket right
+// away with one non-blocking write; only bytes the kernel does not take
+// wait. One 100 ms pollclock drives the cron (or the server's cron,
+// ExternalCron).
 type Bus struct {
 	st     *State
 	opts   BusOptions
