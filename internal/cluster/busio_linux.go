@@ -140,19 +140,24 @@ func (b *Bus) stopIO() {
 func (b *Bus) wait() (int, error) {
 	io := &b.io
 	var n int
+	var werr error
 	err := io.raw.Read(func(fd uintptr) bool {
 		r, _, e := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, fd,
 			uintptr(unsafe.Pointer(&io.events[0])), uintptr(len(io.events)), 0, 0, 0)
-		if e == syscall.EINTR {
-			return false
+		for e == syscall.EINTR {
+			r, _, e = syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, fd,
+				uintptr(unsafe.Pointer(&io.events[0])), uintptr(len(io.events)), 0, 0, 0)
 		}
 		if e != 0 {
-			n = 0
+			n, werr = 0, e
 			return true
 		}
 		n = int(r)
 		return n > 0
 	})
+	if err == nil {
+		err = werr
+	}
 	return n, err
 }
 
@@ -163,7 +168,13 @@ func (b *Bus) pollLoop() {
 	for {
 		n, err := b.wait()
 		b.stepMu.Lock()
-		if err != nil || b.stopped {
+		if b.stopped {
+			b.stepMu.Unlock()
+			return
+		}
+		if err != nil {
+			// Nothing is read any more: say so loudly.
+			b.opts.Log.Error().Err(err).Msg("The cluster bus stopped reading its links")
 			b.stepMu.Unlock()
 			return
 		}
@@ -194,6 +205,10 @@ func (b *Bus) endBatch() {
 	io := &b.io
 	clear(io.batch)
 	io.batch = io.batch[:0]
+	for _, m := range io.msgs[:io.nmsgs] {
+		// A big PUBLISH's payload is not kept until the slot's next use.
+		m.Channel, m.Payload, m.Extensions = nil, nil, nil
+	}
 	io.nmsgs = 0
 }
 
@@ -234,7 +249,12 @@ func (b *Bus) onReadable(bl *busLink, now int64) {
 		if !ok {
 			return
 		}
-		bl.in = append(bl.in[:0], rest...)
+		// Keep the unframed rest, unless it is bl.in untouched (a big
+		// packet arriving read by read: copying it onto itself each time
+		// would be quadratic).
+		if len(bl.in) == 0 || len(rest) != len(bl.in) {
+			bl.in = append(bl.in[:0], rest...)
+		}
 		if len(bl.in) == 0 && cap(bl.in) > keepInputCap {
 			bl.in = nil
 		}
@@ -314,15 +334,13 @@ func (b *Bus) lostLink(bl *busLink, now int64) {
 // False when the socket cannot be had (the link is then closed). Caller
 // holds stepMu.
 func (b *Bus) attach(bl *busLink, conn net.Conn) bool {
-	fd, err := dupConnFD(conn)
-	conn.Close()
-	if err == nil && b.io.err != nil {
-		err = b.io.err
-	}
+	fd, err := -1, b.io.err
 	if err == nil {
-		b.io.nextToken++
-		if b.io.nextToken == 0 {
-			b.io.nextToken = 1
+		fd, err = dupConnFD(conn)
+	}
+	conn.Close()
+	if err == nil {
+		for b.io.nextToken++; b.io.nextToken == 0 || b.io.tokens[b.io.nextToken] != nil; b.io.nextToken++ {
 		}
 		bl.token = b.io.nextToken
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(bl.token)}
@@ -434,10 +452,10 @@ func (b *Bus) onWritable(bl *busLink, now int64) {
 		b.wantWritable(bl, false, now)
 		return
 	}
+	b.wantWritable(bl, true, now)
 	if progress {
 		bl.stalled = now
 	}
-	b.wantWritable(bl, true, now)
 }
 
 // checkStalls shuts down the links whose queue made no progress for twice

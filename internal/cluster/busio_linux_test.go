@@ -4,6 +4,7 @@ package cluster
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"testing"
 	"time"
@@ -62,4 +63,31 @@ func TestBusSendBacklog(t *testing.T) {
 	b.stopIO()
 	b.stepMu.Unlock()
 	wg.Wait()
+}
+
+// TestBusStalledQueueShutDown: a queue that filled while the link was
+// connecting and is only partly written at attach is watched, and once it
+// makes no progress for 2·NT the link is shut down.
+func TestBusStalledQueueShutDown(t *testing.T) {
+	b, _, _ := testBus(t)
+	client, server := tcpPair(t)
+	bl := newBusLink(1)
+	b.mu.Lock()
+	b.conns[1] = bl
+	b.mu.Unlock()
+	big := &gossip.Message{Header: gossip.Header{Type: gossip.TypePublish}, Channel: []byte("c"),
+		Payload: bytes.Repeat([]byte("x"), 16<<20)}
+	b.stepMu.Lock()
+	defer b.stepMu.Unlock()
+	b.exec([]Output{{Kind: OutSend, Link: 1, Msg: big}}) // queued: not connected yet
+	require.True(t, b.attach(bl, client))
+	require.True(t, bl.wantOut, "16 MiB cannot fit in a socket buffer")
+	require.Contains(t, b.io.waiting, bl)
+	bl.stalled -= 2*int64(b.st.settings().NodeTimeout) + 1
+	b.checkStalls()
+	require.Empty(t, b.io.waiting)
+	// The peer sees the shutdown once it drains what was written.
+	require.NoError(t, server.SetReadDeadline(time.Now().Add(10*time.Second)))
+	_, err := io.Copy(io.Discard, server)
+	require.NoError(t, err, "EOF after the shutdown")
 }
