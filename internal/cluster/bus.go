@@ -353,7 +353,7 @@ func (b *Bus) writeSaves() {
 		}
 		b.saveMu.Unlock()
 		if err := b.st.WriteConfig(*o); err != nil {
-			b.opts.Log.Warn().Err(err).Msg("Could not save the cluster config")
+			b.st.saveFailed(err)
 		}
 	}
 }
@@ -376,7 +376,9 @@ func (b *Bus) commit() {
 		o := *last
 		o.Fsync = true
 		if err := b.st.WriteConfig(o); err != nil {
-			b.opts.Log.Warn().Err(err).Msg("Could not save the cluster config")
+			// The held outputs (a vote, say) go out only when the
+			// hook returns, which the server's does not (it exits).
+			b.st.saveFailed(err)
 		}
 	}
 	b.stepMu.Lock()

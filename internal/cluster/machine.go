@@ -270,7 +270,7 @@ func (st *State) endCommand() {
 			// commands are rare, the bus's saves are not).
 			o.Fsync = true
 			if err := st.WriteConfig(o); err != nil {
-				st.opts.Log.Warn().Err(err).Msg("saving the cluster config")
+				st.saveFailed(err)
 			}
 			continue
 		}
@@ -314,6 +314,14 @@ func (st *State) WriteConfig(o Output) error {
 	}
 	st.savedGen = o.Gen
 	return nil
+}
+
+// saveFailed reports a failed save of persistent state (Options.OnSaveFailed).
+func (st *State) saveFailed(err error) {
+	st.opts.Log.Warn().Err(err).Msg("Could not save the cluster config")
+	if st.opts.OnSaveFailed != nil {
+		st.opts.OnSaveFailed(err)
+	}
 }
 
 // newLink creates the record of an outbound link to n and asks the edge to

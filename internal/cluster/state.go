@@ -96,6 +96,13 @@ type Options struct {
 	// event: a forming 120-node cluster spent a tenth of its CPU rendering
 	// texts that a newer save replaced before they were written.
 	LazySaveText bool
+	// OnSaveFailed, when set, is called when a save of nodes.conf that
+	// the state asked for (a change of persistent state, not CLUSTER
+	// SAVECONFIG, which replies with the error) could not be written.
+	// Redis 7.0 exits then (clusterSaveConfigOrDie: "Fatal: can't update
+	// cluster config file."): a node that cannot record a vote or an
+	// epoch must not go on as if it had. Unset, the failure is logged.
+	OnSaveFailed func(err error)
 	Log          zerolog.Logger
 }
 

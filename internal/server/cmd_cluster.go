@@ -116,7 +116,12 @@ func (s *Server) initCluster() error {
 		Settings:   s.clusterSettings,
 		ReplOffset: s.ReplOffset,
 		ReplLink:   s.replLink,
-		Log:        s.Log,
+		// clusterSaveConfigOrDie.
+		OnSaveFailed: func(error) {
+			s.Log.Warn().Msg("Fatal: can't update cluster config file.")
+			os.Exit(1)
+		},
+		Log: s.Log,
 	})
 	if err != nil {
 		return err
