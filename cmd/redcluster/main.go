@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/redcluster/redcluster/internal/cluster"
 	"github.com/redcluster/redcluster/internal/config"
 	"github.com/redcluster/redcluster/internal/server"
 )
@@ -60,6 +61,11 @@ func run(args []string) int {
 	srv.RenameCommands(cfg.RenameCommands)
 	if err := srv.Listen(); err != nil {
 		log.Warn().Msgf("Warning: %v", err)
+		if errors.Is(err, cluster.ErrSaveConfig) {
+			// clusterInit's clusterSaveConfigOrDie.
+			log.Warn().Msg("Fatal: can't update cluster config file.")
+			return 1
+		}
 		log.Warn().Msgf("Failed listening on port %d (TCP), aborting.", cfg.Port)
 		return 1
 	}

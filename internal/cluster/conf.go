@@ -100,10 +100,20 @@ func (st *State) save() error {
 // kernel, as Redis 7.0 does for the saves it does not fsync.
 func writeConfigFile(path string, data []byte, fsync bool) error {
 	if err := fsutil.WriteFileAtomic(path, data, fsync); err != nil {
-		return fmt.Errorf("saving the cluster config: %w", err)
+		return &saveError{err: err}
 	}
 	return nil
 }
+
+// ErrSaveConfig matches (errors.Is) every failure to write nodes.conf.
+var ErrSaveConfig = errors.New("can't update cluster config file")
+
+// saveError is a failed write of nodes.conf.
+type saveError struct{ err error }
+
+func (e *saveError) Error() string        { return "saving the cluster config: " + e.err.Error() }
+func (e *saveError) Unwrap() error        { return e.err }
+func (e *saveError) Is(target error) bool { return target == ErrSaveConfig }
 
 // ErrCorruptConfig is returned for a nodes.conf that cannot be parsed.
 var ErrCorruptConfig = errors.New("unrecoverable error: corrupted cluster config file")

@@ -2,7 +2,9 @@ package cluster_test
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -43,4 +45,30 @@ func TestConfigSaveFailureIsFatal(t *testing.T) {
 		}
 		return err != nil
 	}, 10*time.Second, 20*time.Millisecond, "the node logs the fatal error and exits")
+}
+
+// TestConfigSaveFailureAtStartIsFatal: a node that cannot write its first
+// nodes.conf exits with Redis's message (clusterInit).
+func TestConfigSaveFailureAtStartIsFatal(t *testing.T) {
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "server.log")
+	cmd := exec.Command(testutil.Binary(t), "--port", strconv.Itoa(testutil.FreePort(t)), "--bind", "127.0.0.1",
+		"--dir", dir, "--logfile", logPath, "--save", "", "--appendonly", "no", "--cluster-enabled", "yes",
+		"--cluster-config-file", filepath.Join(dir, "missing", "nodes.conf"))
+	done := make(chan error, 1)
+	require.NoError(t, cmd.Start())
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee)
+		require.Equal(t, 1, ee.ExitCode())
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("the node did not exit")
+	}
+	b, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	require.Contains(t, string(b), "Fatal: can't update cluster config file.")
+	require.NotContains(t, string(b), "Failed listening")
 }
