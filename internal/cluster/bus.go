@@ -203,8 +203,7 @@ func (b *Bus) Cron() {
 	b.stepMu.Lock()
 	defer b.stepMu.Unlock()
 	if b.started && !b.stopped {
-		b.stepLocked(Event{Kind: EvTick})
-		b.checkStalls()
+		b.tickLocked()
 	}
 }
 
@@ -247,8 +246,7 @@ func (b *Bus) cron(clock *pollclock.Clock) {
 	for clock.Wait() {
 		b.stepMu.Lock()
 		if !b.stopped {
-			b.stepLocked(Event{Kind: EvTick})
-			b.checkStalls()
+			b.tickLocked()
 		}
 		b.stepMu.Unlock()
 	}
@@ -283,6 +281,13 @@ func (b *Bus) step(ev Event) {
 	if !b.stopped {
 		b.stepLocked(ev)
 	}
+}
+
+// tickLocked is one cron: clusterCron, then the edge's own check of
+// stalled writes. Caller holds stepMu.
+func (b *Bus) tickLocked() {
+	b.stepLocked(Event{Kind: EvTick})
+	b.checkStalls()
 }
 
 // stepLocked is step with stepMu held.

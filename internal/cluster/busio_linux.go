@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/redcluster/redcluster/internal/gossip"
+	"github.com/redcluster/redcluster/internal/sockfd"
 )
 
 // The bus's sockets on Linux: one epoll loop for every link, in the manner
@@ -336,7 +337,7 @@ func (b *Bus) lostLink(bl *busLink, now int64) {
 func (b *Bus) attach(bl *busLink, conn net.Conn) bool {
 	fd, err := -1, b.io.err
 	if err == nil {
-		fd, err = dupConnFD(conn)
+		fd, err = sockfd.Dup(conn)
 	}
 	conn.Close()
 	if err == nil {
@@ -515,38 +516,4 @@ func (bl *busLink) linkEvents() string {
 		events += "w"
 	}
 	return events
-}
-
-// dupConnFD duplicates the descriptor of a runtime connection, in
-// non-blocking mode (the server's event loop takes its clients the same
-// way).
-func dupConnFD(nc net.Conn) (int, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return -1, errors.New("no descriptor")
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var derr error
-	if err := rc.Control(func(f uintptr) {
-		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, f, syscall.F_DUPFD_CLOEXEC, 0)
-		if e != 0 {
-			derr = e
-			return
-		}
-		fd = int(r)
-	}); err != nil {
-		return -1, err
-	}
-	if derr != nil {
-		return -1, derr
-	}
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		syscall.Close(fd)
-		return -1, err
-	}
-	return fd, nil
 }

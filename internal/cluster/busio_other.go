@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/redcluster/redcluster/internal/gossip"
@@ -50,9 +49,8 @@ func (bl *busLink) linkEvents() string {
 type busLink struct {
 	id       LinkID
 	mu       sync.Mutex
-	conn     net.Conn        // nil while an outbound link connects
-	raw      syscall.RawConn // conn's descriptor, for non-blocking writes
-	queue    [][]byte        // bytes the socket did not take yet
+	conn     net.Conn // nil while an outbound link connects
+	queue    [][]byte // bytes not written yet
 	queued   int
 	flushing bool // a flusher goroutine owns the writes of conn
 	closed   bool
@@ -61,18 +59,14 @@ type busLink struct {
 // attach gives bl its connection: a reader starts, and what was sent
 // while the link connected is flushed. Caller holds stepMu.
 func (b *Bus) attach(bl *busLink, conn net.Conn) bool {
-	var raw syscall.RawConn
-	if sc, ok := conn.(syscall.Conn); ok && rawIO {
-		raw, _ = sc.SyscallConn()
-	}
 	bl.mu.Lock()
-	bl.conn, bl.raw = conn, raw
+	bl.conn = conn
 	if len(bl.queue) > 0 && !bl.flushing {
 		b.startFlush(bl)
 	}
 	bl.mu.Unlock()
 	b.wg.Add(1)
-	go b.reader(bl, &connReader{conn: conn, raw: raw})
+	go b.reader(bl, conn)
 	return true
 }
 
@@ -100,10 +94,9 @@ func (b *Bus) closed(bl *busLink, conn net.Conn) {
 // reader frames packets (cluster-bus.md §7 steps 1-2) and steps the state
 // machine with each: a bad signature or length closes the link; other
 // malformed packets are dropped and logged.
-func (b *Bus) reader(bl *busLink, cr *connReader) {
+func (b *Bus) reader(bl *busLink, conn net.Conn) {
 	defer b.wg.Done()
-	conn := cr.conn
-	r := bufio.NewReaderSize(cr, 16<<10)
+	r := bufio.NewReaderSize(conn, 16<<10)
 	var head [8]byte
 	// One packet buffer and one Message per link: the machine is done
 	// with a message when Step returns (what it keeps, it copies), so
@@ -157,73 +150,19 @@ func (b *Bus) reader(bl *busLink, cr *connReader) {
 	}
 }
 
-// send writes pkt on bl: at once when nothing is pending (one
-// non-blocking write), else after what is pending. What the socket does
-// not take is copied (pkt is the caller's to reuse) and goes to a flusher
-// goroutine. Caller holds stepMu.
+// send queues a copy of pkt (the caller reuses it) for bl's flusher
+// goroutine, started when none runs. Caller holds stepMu.
 func (b *Bus) send(bl *busLink, pkt []byte) {
 	bl.mu.Lock()
 	defer bl.mu.Unlock()
 	if bl.closed {
 		return
 	}
-	if bl.conn == nil || bl.flushing || len(bl.queue) > 0 {
-		bl.queue = append(bl.queue, bytes.Clone(pkt))
-		bl.queued += len(pkt)
-		return
-	}
-	n, err := bl.tryWrite(pkt)
-	if err != nil {
-		bl.conn.Close() // the reader reports the close
-		return
-	}
-	if n < len(pkt) {
-		bl.queue = append(bl.queue, bytes.Clone(pkt[n:]))
-		bl.queued += len(pkt) - n
+	bl.queue = append(bl.queue, bytes.Clone(pkt))
+	bl.queued += len(pkt)
+	if bl.conn != nil && !bl.flushing {
 		b.startFlush(bl)
 	}
-}
-
-// tryWrite writes as much of p as the socket takes now, without waiting.
-// Caller holds bl.mu.
-func (bl *busLink) tryWrite(p []byte) (int, error) {
-	if bl.raw == nil {
-		return 0, nil
-	}
-	var n int
-	var werr error
-	err := bl.raw.Write(func(fd uintptr) bool {
-		n, werr = rawWrite(fd, p)
-		return true // never wait: the flusher does
-	})
-	if werr == nil {
-		werr = err
-	}
-	return n, werr
-}
-
-// connReader reads a bus connection, with raw reads where rawIO allows
-// (rawio_linux.go says why).
-type connReader struct {
-	conn net.Conn
-	raw  syscall.RawConn
-}
-
-func (r *connReader) Read(p []byte) (int, error) {
-	if r.raw == nil || len(p) == 0 {
-		return r.conn.Read(p)
-	}
-	var n int
-	var rerr error
-	err := r.raw.Read(func(fd uintptr) bool {
-		var ok bool
-		n, ok, rerr = rawRead(fd, p)
-		return ok
-	})
-	if err != nil {
-		return 0, err
-	}
-	return n, rerr
 }
 
 // startFlush starts the flusher of bl. Caller holds bl.mu.

@@ -5,7 +5,6 @@ package cluster
 import (
 	"bytes"
 	"net"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,9 +15,6 @@ import (
 // linkOn registers a link of b on conn, as attach does, without a reader.
 func linkOn(t *testing.T, b *Bus, id LinkID, conn net.Conn) *busLink {
 	bl := &busLink{id: id, conn: conn}
-	if sc, ok := conn.(syscall.Conn); ok && rawIO {
-		bl.raw, _ = sc.SyscallConn()
-	}
 	b.mu.Lock()
 	b.conns[id] = bl
 	b.mu.Unlock()

@@ -136,11 +136,8 @@ const (
 // Step runs one event and returns what the edge must do, in order. A save
 // of nodes.conf, when the event changed persistent state, comes first.
 func (st *State) Step(ev Event) []Output {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	st.apply(ev)
-	st.finish(false)
-	return st.drain()
+	evs := [1]Event{ev}
+	return st.Steps(evs[:])
 }
 
 // Steps runs several events, in order, and then what Redis runs once per

@@ -12,11 +12,8 @@ import (
 // time an idle process does anything: an idle node paid more for those
 // wake-ups (tens of nanosleeps per packet) than for its bus traffic. A
 // non-blocking read or write never blocks, so it does not need to tell
-// the scheduler; waiting for readiness is still the netpoller's
-// (syscall.RawConn).
-
-// rawIO says the raw calls below are available.
-const rawIO = true
+// the scheduler; waiting for readiness is the bus loop's epoll set
+// (busio_linux.go).
 
 // rawRead reads into p (not empty) from the non-blocking descriptor fd:
 // n > 0, or io.EOF, or an errno; ok is false when nothing is ready yet.

@@ -40,6 +40,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/redcluster/redcluster/internal/sockfd"
 )
 
 // loopTickMs is how often a loop with connections wakes up to close idle
@@ -164,46 +166,13 @@ func newLoopConn(l *eventLoop, c *Client, nc net.Conn) *loopConn {
 	if _, ok := nc.(*net.TCPConn); !ok {
 		return nil
 	}
-	fd, err := dupConnFD(nc)
+	fd, err := sockfd.Dup(nc)
 	if err != nil {
 		return nil
 	}
 	lc := &loopConn{c: c, loop: l, laddr: nc.LocalAddr(), raddr: nc.RemoteAddr(), fd: fd}
 	nc.Close()
 	return lc
-}
-
-// dupConnFD duplicates the descriptor of a runtime connection, in
-// non-blocking mode.
-func dupConnFD(nc net.Conn) (int, error) {
-	sc, ok := nc.(syscall.Conn)
-	if !ok {
-		return -1, errors.New("no descriptor")
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return -1, err
-	}
-	fd := -1
-	var derr error
-	if err := rc.Control(func(f uintptr) {
-		r, _, e := syscall.Syscall(syscall.SYS_FCNTL, f, syscall.F_DUPFD_CLOEXEC, 0)
-		if e != 0 {
-			derr = e
-			return
-		}
-		fd = int(r)
-	}); err != nil {
-		return -1, err
-	}
-	if derr != nil {
-		return -1, derr
-	}
-	if err := syscall.SetNonblock(fd, true); err != nil {
-		syscall.Close(fd)
-		return -1, err
-	}
-	return fd, nil
 }
 
 // add gives a registered client's connection to the loop; false when the
@@ -501,7 +470,7 @@ func (lc *loopConn) reattach() bool {
 		lc.mu.Unlock()
 		return false
 	}
-	fd, err := dupConnFD(x.nc)
+	fd, err := sockfd.Dup(x.nc)
 	if err != nil {
 		lc.mu.Unlock()
 		return false
