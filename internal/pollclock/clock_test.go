@@ -18,13 +18,17 @@ func TestClock(t *testing.T) {
 		{"ticker", func() *Clock { return &Clock{impl: newTicker(20 * time.Millisecond)} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := tc.make()
-			require.True(t, c.Wait())
+			// Ticks fall at k·20 ms from the start and each Wait takes at
+			// least one (missed ones count as one), so the fourth Wait
+			// returns no sooner than 80 ms after the start, however late
+			// the goroutine runs. (Timing from the first Wait's return
+			// was flaky: a late first return shortens the next wait.)
 			start := time.Now()
-			for range 3 {
+			c := tc.make()
+			for range 4 {
 				require.True(t, c.Wait())
 			}
-			require.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond, "3 more ticks of 20 ms")
+			require.GreaterOrEqual(t, time.Since(start), 80*time.Millisecond, "4 ticks of 20 ms")
 			done := make(chan bool)
 			go func() { done <- c.Wait() && c.Wait() && c.Wait() && c.Wait() && c.Wait() }()
 			c.Close()
